@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { openStore, type Store } from './store.ts';
+import { loadCatalog, type Catalog } from './domain/catalog.ts';
+import { createKeyService, type KeyService } from './domain/keys.ts';
+import { createTaskService, type TaskService } from './domain/task-service.ts';
+import { localBlobStore } from './infra/blob/local-blob-store.ts';
+import type { BlobStore } from './infra/blob/blob-store.ts';
+import { linkSigner } from './infra/blob/signed-links.ts';
+import { checkFfmpeg } from './infra/ffmpeg/tools.ts';
+import { imageFetcher } from './infra/images/fetch-image.ts';
+import { inspectImage } from './infra/images/inspect-image.ts';
+import { createMetrics } from './infra/metrics/metrics.ts';
+import type { LookupFn } from './infra/net/safe-fetch.ts';
+import { localProvider } from './providers/local/local-provider.ts';
+import type { VideoProvider } from './providers/provider.ts';
+import { createWorker, type Worker } from './worker/worker.ts';
+import { buildHttpApp } from './http/app.ts';
+import type { Route } from './http/route.ts';
+import { submitRoute } from './http/routes/generations/submit.ts';
+import { getRoute } from './http/routes/generations/get.ts';
+import { listRoute } from './http/routes/generations/list.ts';
+import { cancelRoute } from './http/routes/generations/cancel.ts';
+import { contentRoute } from './http/routes/generations/content.ts';
+import { filesRoute } from './http/routes/files.ts';
+import { modelsRoute } from './http/routes/models.ts';
+import { healthzRoute, readyzRoute } from './http/routes/health.ts';
+import { metricsRoute } from './http/routes/metrics.ts';
+import { openapiRoutes } from './http/routes/openapi.ts';
+
+export const VERSION = '0.1.0';
+
+export interface ReelayOverrides {
+  logger?: Logger;
+  now?: () => number;
+  /** Injected DNS for image URLs (tests). */
+  lookup?: LookupFn;
+}
+
+export interface Reelay {
+  config: Config;
+  store: Store;
+  catalog: Catalog;
+  blobs: BlobStore;
+  http: FastifyInstance;
+  worker: Worker | null;
+  tasks: TaskService;
+  keys: KeyService;
+  log: Logger;
+  /** Listen on the configured host/port; returns the base URL. */
+  listen(): Promise<string>;
+  /** Graceful: stop claiming, let renders finish (or hand them back) within the deadline, drain HTTP. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/** The composition root: builds every dependency from the config, connects nothing at import time. */
+export async function createReelay(config: Config, o: ReelayOverrides = {}): Promise<Reelay> {
+  const log = o.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-goog-api-key"]'] });
+  const now = o.now ?? Date.now;
+  const store = await openStore(config);
+  const catalog = loadCatalog();
+  const blobs = localBlobStore(config.blobDir);
+  const secret = config.urlSigningSecret ?? await store.meta.getOrInit('url_signing_secret', () => randomBytes(32).toString('base64url'));
+
+  // The public base is known only after listen() when PORT=0 (tests): links read it lazily.
+  let publicBase = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  const signer = linkSigner(secret, '');
+  const links = { blobUrl: (key: string, exp: number) => `${publicBase}${signer.blobUrl(key, exp)}` };
+
+  const providers: Record<string, VideoProvider> = {
+    local: localProvider({ ffmpegPath: config.ffmpeg.ffmpeg, maxInputPixels: config.limits.imagePixels }),
+  };
+  const providerFor = (modelId: string) => catalog.find(modelId)?.providers.find((p) => p in providers) ?? 'local';
+  const metrics = createMetrics(store.tasks, now);
+
+  const worker = config.role === 'api' ? null : createWorker({
+    tasks: store.tasks, blobs, catalog, providers, ffmpeg: config.ffmpeg,
+    concurrency: config.worker.concurrency, leaseMs: config.worker.leaseMs, maxAttempts: config.worker.maxAttempts,
+    pollMs: config.worker.pollMs, outputTtlSeconds: config.outputTtlSeconds, now, log: log.child({ component: 'worker' }),
+    onRendered: (s, outcome) => metrics.renderDuration.observe({ outcome }, s),
+  });
+
+  const keys = createKeyService(store.keys, now);
+  const tasks = createTaskService({
+    catalog, tasks: store.tasks, blobs, links, providerFor, now, allowPrivateUrls: config.allowPrivateUrls,
+    fetchImage: imageFetcher({
+      allowPrivate: config.allowPrivateUrls, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes,
+      ...(o.lookup ? { lookup: o.lookup } : {}),
+    }),
+    inspectImage: (data, param) => inspectImage(data, param, config.limits),
+    onQueued: () => worker?.wake(),
+    onCancelled: (id) => worker?.abort(id),
+  });
+
+  const privateRoutes: Route[] = [
+    submitRoute(tasks, config.limits.bodyBytes), listRoute(tasks), getRoute(tasks), cancelRoute(tasks),
+    contentRoute(tasks, blobs), modelsRoute(catalog, providerFor),
+  ];
+  const publicRoutes: Route[] = [
+    filesRoute(blobs, signer, () => Math.floor(now() / 1000)),
+    healthzRoute(),
+    readyzRoute([
+      { name: 'database', check: async () => { await store.db.ping(); return { ok: true }; } },
+      { name: 'ffmpeg', check: async () => { const r = await checkFfmpeg(config.ffmpeg); return { ok: r.ok, detail: r.ok ? r.version : r.error } as { ok: boolean; detail?: string }; } },
+    ]),
+    metricsRoute(metrics),
+  ];
+  publicRoutes.push(...openapiRoutes(() => [...privateRoutes, ...publicRoutes].map((r) => r.doc), VERSION));
+
+  const http = await buildHttpApp({
+    logger: log, bodyLimit: config.limits.bodyBytes, metrics, authenticate: keys, publicRoutes, privateRoutes,
+  });
+
+  return {
+    config, store, catalog, blobs, http, worker, tasks, keys, log,
+    async listen() {
+      await http.listen({ host: config.host, port: config.port });
+      const addr = http.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      if (!config.publicUrl) publicBase = `http://${host}:${port}`;
+      worker?.start();
+      return `http://${host}:${port}`;
+    },
+    async close(deadlineMs = 10_000) {
+      await worker?.stop(deadlineMs);
+      await http.close();
+      await store.db.close();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { resolve, join } from 'node:path';
+import { z } from 'zod';
+
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every setting, by its environment name (API.md §11). A config file may give the same names. */
+const Env = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  REELAY_DATA_DIR: z.string().min(1).default('./data'),
+  REELAY_PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z.string().optional(),
+  REELAY_ALLOW_PRIVATE_URLS: bool.default(false),
+  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  FFPROBE_PATH: z.string().min(1).default('ffprobe'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REELAY_WORKER_CONCURRENCY: int(1, 64).optional(),
+  /** How long a worker's claim on a task lasts without renewal; a crashed worker's task is retried after this. */
+  REELAY_LEASE_MS: int(500, 3_600_000).default(30_000),
+  REELAY_MAX_ATTEMPTS: int(1, 20).default(3),
+  /** How long output links (and the outputs) stay valid after a task succeeds. */
+  REELAY_OUTPUT_TTL_SECONDS: int(60, 365 * 86400).default(7 * 86400),
+  REELAY_URL_SIGNING_SECRET: z.string().min(32).optional(),
+  REELAY_IMAGE_FETCH_TIMEOUT_MS: int(100, 120_000).default(15_000),
+  REELAY_WORKER_POLL_MS: int(10, 60_000).default(500),
+  REELAY_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+});
+
+export type Env = z.infer<typeof Env>;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly publicUrl: string | undefined;
+  readonly databaseFile: string;
+  readonly blobDir: string;
+  readonly allowPrivateUrls: boolean;
+  readonly ffmpeg: { readonly ffmpeg: string; readonly ffprobe: string };
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly worker: {
+    readonly concurrency: number;
+    readonly leaseMs: number;
+    readonly maxAttempts: number;
+    readonly pollMs: number;
+  };
+  readonly role: Env['REELAY_ROLE'];
+  readonly outputTtlSeconds: number;
+  readonly urlSigningSecret: string | undefined;
+  readonly imageFetchTimeoutMs: number;
+  readonly limits: {
+    /** API.md §3: the whole POST body. */
+    readonly bodyBytes: number;
+    /** API.md §3: one image file (URL fetches may be larger than a body). */
+    readonly imageBytes: number;
+    readonly imagePixels: number;
+    readonly imageMaxSide: number;
+    readonly imageMinSide: number;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Parse the environment (and an optional JSON file named by REELAY_CONFIG,
+ * whose keys are the same names; the environment wins) once, reporting every
+ * bad key together, into a frozen object passed to whoever needs it.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  let fileValues: Record<string, string> = {};
+  if (env.REELAY_CONFIG) {
+    try {
+      const doc = JSON.parse(readFileSync(env.REELAY_CONFIG, 'utf8')) as Record<string, unknown>;
+      fileValues = Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, String(v)]));
+    } catch (e) {
+      throw new ConfigError([`REELAY_CONFIG: cannot read ${env.REELAY_CONFIG}: ${(e as Error).message}`]);
+    }
+  }
+  const merged: Record<string, string | undefined> = { ...fileValues };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+
+  const parsed = Env.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '?');
+      return `${key}: ${i.message} (got ${JSON.stringify(merged[key])})`;
+    }));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.DATABASE_URL && !e.DATABASE_URL.startsWith('sqlite:') && !e.DATABASE_URL.startsWith('file:')) {
+    problems.push(`DATABASE_URL: only SQLite files are supported in this build (got a ${e.DATABASE_URL.split(':')[0]} URL)`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const dataDir = resolve(e.REELAY_DATA_DIR);
+  const dbFile = e.DATABASE_URL ? e.DATABASE_URL.replace(/^(sqlite|file):(\/\/)?/, '') : join(dataDir, 'reelay.sqlite');
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    publicUrl: e.REELAY_PUBLIC_URL?.replace(/\/+$/, ''),
+    databaseFile: dbFile,
+    blobDir: join(dataDir, 'blobs'),
+    allowPrivateUrls: e.REELAY_ALLOW_PRIVATE_URLS,
+    ffmpeg: Object.freeze({ ffmpeg: e.FFMPEG_PATH, ffprobe: e.FFPROBE_PATH }),
+    logLevel: e.LOG_LEVEL,
+    worker: Object.freeze({
+      // Each render already uses several ffmpeg threads; one render per two cores keeps latency sane.
+      concurrency: e.REELAY_WORKER_CONCURRENCY ?? Math.max(1, Math.floor(cpus().length / 2)),
+      leaseMs: e.REELAY_LEASE_MS,
+      maxAttempts: e.REELAY_MAX_ATTEMPTS,
+      pollMs: e.REELAY_WORKER_POLL_MS,
+    }),
+    role: e.REELAY_ROLE,
+    outputTtlSeconds: e.REELAY_OUTPUT_TTL_SECONDS,
+    urlSigningSecret: e.REELAY_URL_SIGNING_SECRET,
+    imageFetchTimeoutMs: e.REELAY_IMAGE_FETCH_TIMEOUT_MS,
+    limits: Object.freeze({
+      bodyBytes: 20 * 1024 * 1024,
+      imageBytes: 50 * 1024 * 1024,
+      imagePixels: 100_000_000,
+      imageMaxSide: 16_384,
+      imageMinSide: 16,
+    }),
+  });
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import raw from './models.json' with { type: 'json' };
+
+const Resolution = z.enum(['540p', '720p', '1080p', '4k']);
+export type Resolution = z.infer<typeof Resolution>;
+
+const ModelSpec = z.object({
+  id: z.string(),
+  family: z.enum(['veo', 'vidu']),
+  display_name: z.string(),
+  seconds: z.array(z.number().int().positive()).nonempty(),
+  default_seconds: z.number().int().positive(),
+  /** Some models fix the duration whenever a start image is given (Veo 3.1 → 8). */
+  seconds_with_images: z.number().int().positive().nullable(),
+  sizes: z.array(Resolution).nonempty(),
+  default_size: Resolution,
+  aspect_ratios: z.array(z.string()).nonempty(),
+  audio: z.boolean(),
+  last_frame: z.boolean(),
+  providers: z.array(z.string()).nonempty(),
+});
+export type ModelSpec = z.infer<typeof ModelSpec>;
+
+const CatalogFile = z.object({
+  fps: z.number().int().positive(),
+  resolutions: z.record(Resolution, z.object({ landscape: z.tuple([z.number(), z.number()]), portrait: z.tuple([z.number(), z.number()]) })),
+  models: z.array(ModelSpec).nonempty(),
+});
+
+export interface Catalog {
+  readonly fps: number;
+  readonly models: readonly ModelSpec[];
+  find(id: string): ModelSpec | undefined;
+  ids(): string[];
+  /** Output pixels for a resolution name in the orientation of the aspect ratio. */
+  dimensions(size: Resolution, aspectRatio: string): { width: number; height: number };
+  /** `1280x720` → `720p` when the pixels name a known resolution in either orientation. */
+  resolutionForPixels(width: number, height: number): Resolution | undefined;
+}
+
+/** Parse a catalog document; throws with every problem listed if the file is malformed. */
+export function loadCatalog(doc: unknown = raw): Catalog {
+  const file = CatalogFile.parse(doc);
+  const byId = new Map(file.models.map((m) => [m.id, m]));
+  const res = file.resolutions as Record<Resolution, { landscape: [number, number]; portrait: [number, number] }>;
+  return {
+    fps: file.fps,
+    models: file.models,
+    find: (id) => byId.get(id),
+    ids: () => [...byId.keys()],
+    dimensions(size, aspectRatio) {
+      const [w, h] = isPortrait(aspectRatio) ? res[size].portrait : res[size].landscape;
+      return { width: w, height: h };
+    },
+    resolutionForPixels(width, height) {
+      for (const [name, d] of Object.entries(res)) {
+        if ((d.landscape[0] === width && d.landscape[1] === height) || (d.portrait[0] === width && d.portrait[1] === height)) {
+          return name as Resolution;
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+export function isPortrait(aspectRatio: string): boolean {
+  const [w, h] = aspectRatio.split(':').map(Number);
+  return (h ?? 0) > (w ?? 0);
+}

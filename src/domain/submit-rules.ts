@@ -1,0 +1,204 @@
+import type { z } from 'zod';
+import { errors } from './errors.ts';
+import type { Catalog, ModelSpec, Resolution } from './catalog.ts';
+import { SubmitRequest } from './task-schemas.ts';
+
+export const MAX_PROMPT_CHARS = 5000;
+export const MAX_SEED = 4294967295;
+const VIDU_AUDIO_TYPES = ['all', 'speech_only', 'sound_effect_only'];
+
+/** Where an image comes from, before it is fetched/decoded. */
+export type ImageSource =
+  | { kind: 'url'; url: string; param: string }
+  | { kind: 'bytes'; data: Buffer; declaredType: string | null; param: string };
+
+/** A submit after every field rule: defaults applied, nothing left to interpret. */
+export interface TaskRequest {
+  model: ModelSpec;
+  prompt: string;
+  negativePrompt: string | null;
+  aspectRatio: string;
+  seconds: number;
+  size: string;
+  resolution: Resolution;
+  width: number;
+  height: number;
+  seed: number | null;
+  generateAudio: boolean;
+  offPeak: boolean;
+  isRec: boolean;
+  callbackUrl: string | null;
+  options: Record<string, unknown>;
+  images: ImageSource[];
+}
+
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+const chars = (s: string) => [...s].length;
+
+/** First pass: JSON types, via the wire schema; each issue becomes a §10 error naming the field. */
+export function parseSubmitShape(body: unknown): SubmitRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw errors.invalid('invalid_body', `The request body must be a JSON object (got ${typeName(body)}).`);
+  }
+  // Clients often send null for "not set"; treat it as absent rather than a type error.
+  const cleaned = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null));
+  const r = SubmitRequest.safeParse(cleaned);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const top = String(issue.path[0] ?? 'body');
+  const param = issue.path.length > 1 ? `${top}[${String(issue.path[1])}]` : top;
+  const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], cleaned);
+  if (value === undefined) throw errors.missingField(top);
+  throw errors.invalidField(top, `"${param}" must be ${describeExpected(issue)} (got ${typeName(value)}).`);
+}
+
+function describeExpected(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') return issue.expected === 'array' ? 'an array of strings' : `a ${issue.expected}`;
+  if (issue.code === 'invalid_union') return 'a number or a numeric string';
+  return 'valid';
+}
+
+function parseSeconds(v: number | string | undefined, param: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n)) throw errors.invalidField(param, `"${param}" must be a whole number of seconds (got ${JSON.stringify(v)}).`);
+  return n;
+}
+
+function resolveSeconds(req: SubmitRequest, model: ModelSpec, imageCount: number): number {
+  const seconds = parseSeconds(req.seconds, 'seconds');
+  const duration = parseSeconds(req.duration, 'duration');
+  if (seconds !== undefined && duration !== undefined && seconds !== duration) {
+    throw errors.invalidField('duration', `"duration" is an alias of "seconds"; they disagree (${duration} vs ${seconds}). Send one of them.`);
+  }
+  const asked = seconds ?? duration;
+  const param = seconds !== undefined ? 'seconds' : 'duration';
+  if (model.seconds_with_images !== null && imageCount > 0) {
+    if (asked !== undefined && asked !== model.seconds_with_images) {
+      throw errors.invalidField(param,
+        `${model.id} with a start image always renders ${model.seconds_with_images} seconds; omit "${param}" or pass ${model.seconds_with_images} (got ${asked}).`,
+        'invalid_seconds');
+    }
+    return model.seconds_with_images;
+  }
+  if (asked === undefined) return model.default_seconds;
+  if (!model.seconds.includes(asked)) {
+    throw errors.invalidField(param, `"${param}" must be one of ${model.seconds.join(', ')} for ${model.id} (got ${asked}).`, 'invalid_seconds');
+  }
+  return asked;
+}
+
+function resolveSize(req: SubmitRequest, model: ModelSpec, catalog: Catalog, portrait: boolean) {
+  const asked = (req.size ?? model.default_size).trim().toLowerCase();
+  let resolution: Resolution | undefined;
+  const px = /^(\d{2,5})x(\d{2,5})$/.exec(asked);
+  if (px) {
+    const w = Number(px[1]), h = Number(px[2]);
+    resolution = catalog.resolutionForPixels(w, h);
+    if (resolution && (h > w) !== portrait) {
+      throw errors.invalidField('size',
+        `"size" ${asked} is ${h > w ? 'portrait' : 'landscape'} but aspect_ratio ${req.aspect_ratio} is ${portrait ? 'portrait' : 'landscape'}; use ${catalog.dimensions(resolution, req.aspect_ratio).width}x${catalog.dimensions(resolution, req.aspect_ratio).height}.`);
+    }
+  } else if ((model.sizes as string[]).includes(asked) || ['540p', '720p', '1080p', '4k'].includes(asked)) {
+    resolution = asked as Resolution;
+  }
+  if (!resolution || !model.sizes.includes(resolution)) {
+    const pixels = model.sizes.map((s) => { const d = catalog.dimensions(s, req.aspect_ratio); return `${d.width}x${d.height}`; });
+    throw errors.invalidField('size',
+      `"size" must be one of ${[...model.sizes, ...pixels].join(', ')} for ${model.id} with aspect_ratio ${req.aspect_ratio} (got ${JSON.stringify(req.size)}).`);
+  }
+  return { size: asked, resolution, ...catalog.dimensions(resolution, req.aspect_ratio) };
+}
+
+function parseImageString(s: string, i: number, allowHttp: boolean): ImageSource {
+  const param = `images[${i}]`;
+  const t = s.trim();
+  if (/^https:\/\//i.test(t) || (allowHttp && /^http:\/\//i.test(t))) return { kind: 'url', url: t, param };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) {
+    throw errors.invalidField('images', `"${param}" must be an https:// URL, a data:image/...;base64 URI or base64 (got a ${t.split(':')[0]}: URL).`, 'invalid_image');
+  }
+  const dataUri = /^data:(image\/[a-z0-9.+-]+)?;base64,(.*)$/is.exec(t);
+  const b64 = (dataUri ? dataUri[2]! : t).replace(/\s+/g, '');
+  if (b64.length === 0 || b64.length % 4 === 1 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) {
+    throw errors.invalidField('images', `"${param}" is neither an https:// URL nor valid base64 image data.`, 'invalid_image');
+  }
+  return { kind: 'bytes', data: Buffer.from(b64, 'base64'), declaredType: dataUri?.[1]?.toLowerCase() ?? null, param };
+}
+
+export interface RuleOptions {
+  allowPrivateUrls: boolean;
+  /** Image files from multipart parts, appended after any `images` strings. */
+  files?: { data: Buffer; contentType: string | null }[];
+}
+
+/** Second pass: every field rule of API.md §3/§6, in the order a user fixes them. */
+export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: RuleOptions): TaskRequest {
+  const model = catalog.find(req.model.trim());
+  if (!model) {
+    throw errors.invalidField('model', `Unknown model ${JSON.stringify(req.model)}. Valid models: ${catalog.ids().join(', ')}.`);
+  }
+  const promptLen = chars(req.prompt.trim());
+  if (promptLen === 0 || chars(req.prompt) > MAX_PROMPT_CHARS) {
+    throw errors.invalidField('prompt', `"prompt" must be 1–${MAX_PROMPT_CHARS} characters (got ${chars(req.prompt)}${promptLen === 0 ? ', blank' : ''}).`);
+  }
+  if (!model.aspect_ratios.includes(req.aspect_ratio)) {
+    throw errors.invalidField('aspect_ratio', `"aspect_ratio" must be one of ${model.aspect_ratios.join(', ')} for ${model.id} (got ${JSON.stringify(req.aspect_ratio)}).`);
+  }
+  const images: ImageSource[] = (req.images ?? []).map((s, i) => parseImageString(s, i, opts.allowPrivateUrls));
+  for (const f of opts.files ?? []) {
+    images.push({ kind: 'bytes', data: f.data, declaredType: f.contentType, param: `images[${images.length}]` });
+  }
+  const maxImages = model.last_frame ? 2 : 1;
+  if (images.length === 0) throw errors.missingField('images');
+  if (images.length > maxImages) {
+    throw errors.invalidField('images', `${model.id} takes ${maxImages === 1 ? 'one image (the first frame)' : 'at most two images (first and last frame)'}; got ${images.length}.`);
+  }
+  const seconds = resolveSeconds(req, model, images.length);
+  const portrait = req.aspect_ratio === '9:16' || (() => { const [w, h] = req.aspect_ratio.split(':').map(Number); return (h ?? 0) > (w ?? 0); })();
+  const size = resolveSize(req, model, catalog, portrait);
+
+  if (req.negative_prompt !== undefined && chars(req.negative_prompt) > MAX_PROMPT_CHARS) {
+    throw errors.invalidField('negative_prompt', `"negative_prompt" must be at most ${MAX_PROMPT_CHARS} characters (got ${chars(req.negative_prompt)}).`);
+  }
+  if (req.seed !== undefined && (req.seed < 0 || req.seed > MAX_SEED)) {
+    throw errors.invalidField('seed', `"seed" must be an integer from 0 to ${MAX_SEED} (got ${req.seed}).`);
+  }
+  if (req.generate_audio === true && !model.audio) {
+    throw errors.invalidField('generate_audio', `${model.id} has no audio; omit "generate_audio" or set it to false. Models with audio: ${catalog.models.filter((m) => m.audio).map((m) => m.id).join(', ')}.`);
+  }
+  const viduOnly = (['audio', 'audio_type', 'voice_id'] as const).find((k) => req[k] !== undefined);
+  if (viduOnly && model.family !== 'vidu') {
+    throw errors.invalidField(viduOnly, `"${viduOnly}" is a Vidu option; ${model.id} does not accept it (use generate_audio for Veo models).`);
+  }
+  if (req.audio_type !== undefined && !VIDU_AUDIO_TYPES.includes(req.audio_type)) {
+    throw errors.invalidField('audio_type', `"audio_type" must be one of ${VIDU_AUDIO_TYPES.join(', ')} (got ${JSON.stringify(req.audio_type)}).`);
+  }
+  let callbackUrl: string | null = null;
+  if (req.callback_url !== undefined) {
+    let u: URL | undefined;
+    try { u = new URL(req.callback_url); } catch { /* reported below */ }
+    const okScheme = u && (u.protocol === 'https:' || (opts.allowPrivateUrls && u.protocol === 'http:'));
+    if (!u || !okScheme) throw errors.invalidField('callback_url', `"callback_url" must be an https:// URL (got ${JSON.stringify(req.callback_url.slice(0, 200))}).`);
+    callbackUrl = u.toString();
+  }
+  const options: Record<string, unknown> = {};
+  if (req.audio !== undefined) options.audio = req.audio;
+  if (req.audio_type !== undefined) options.audio_type = req.audio_type;
+  if (req.voice_id !== undefined) options.voice_id = req.voice_id;
+
+  return {
+    model,
+    prompt: req.prompt,
+    negativePrompt: req.negative_prompt ?? null,
+    aspectRatio: req.aspect_ratio,
+    seconds,
+    ...size,
+    seed: req.seed ?? null,
+    generateAudio: model.audio ? (req.generate_audio ?? true) : false,
+    offPeak: req.off_peak ?? false,
+    isRec: req.is_rec ?? false,
+    callbackUrl,
+    options,
+    images,
+  };
+}

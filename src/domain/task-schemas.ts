@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * Wire schemas: the single source for request parsing, the TypeScript types
+ * and the OpenAPI document. Semantic rules that depend on the catalog (which
+ * seconds a model takes, …) live in submit-rules.ts, where the messages can
+ * name the allowed values.
+ */
+export const SubmitRequest = z.object({
+  model: z.string().describe('Model id from GET /v1/models, e.g. veo-3.0-fast-generate-001'),
+  prompt: z.string().describe('Motion description, 1–5000 characters'),
+  aspect_ratio: z.string().describe('One the model supports; Veo: 16:9 or 9:16'),
+  images: z.array(z.string()).optional().describe(
+    'First frame (and, for Veo 3.1, the last frame): https:// URL, data:image/...;base64 URI, or bare base64. In multipart, file parts named images or input_reference. Required.'),
+  seconds: z.union([z.number(), z.string()]).optional().describe('Veo 3/3.1: 4, 6, 8; Veo 2: 5–8; default 8; Veo 3.1 with images: 8'),
+  duration: z.union([z.number(), z.string()]).optional().describe('Alias of seconds'),
+  size: z.string().optional().describe('720p (default), 1080p, 4k, or pixels such as 1280x720'),
+  negative_prompt: z.string().optional(),
+  seed: z.number().int().optional().describe('0–4294967295'),
+  generate_audio: z.boolean().optional().describe('Models with audio only (Veo 3+); default true there'),
+  audio: z.boolean().optional().describe('Vidu only'),
+  audio_type: z.string().optional().describe('Vidu only: all, speech_only, sound_effect_only'),
+  voice_id: z.string().optional().describe('Vidu only'),
+  off_peak: z.boolean().optional(),
+  is_rec: z.boolean().optional(),
+  callback_url: z.string().optional().describe('https:// URL that receives the signed webhook'),
+});
+export type SubmitRequest = z.infer<typeof SubmitRequest>;
+
+export const TaskStatusSchema = z.enum(['queued', 'processing', 'succeeded', 'failed', 'cancelled']);
+
+export const TaskObject = z.object({
+  id: z.string(),
+  task_id: z.string(),
+  object: z.literal('video'),
+  model: z.string(),
+  provider: z.string().describe('Who renders it: local, gemini, vertex, vidu'),
+  status: TaskStatusSchema,
+  progress: z.number().int().min(0).max(100),
+  prompt: z.string(),
+  negative_prompt: z.string().nullable(),
+  aspect_ratio: z.string(),
+  seconds: z.string(),
+  size: z.string(),
+  seed: z.number().int().nullable(),
+  generate_audio: z.boolean(),
+  off_peak: z.boolean(),
+  is_rec: z.boolean(),
+  created_at: z.number().int(),
+  started_at: z.number().int().nullable(),
+  completed_at: z.number().int().nullable(),
+  expires_at: z.number().int().nullable().describe('When url and thumbnail_url stop working'),
+  url: z.string().nullable().describe('Public signed link to the MP4 once succeeded'),
+  thumbnail_url: z.string().nullable(),
+  format: z.literal('mp4'),
+  metadata: z.object({
+    duration: z.number(),
+    fps: z.number(),
+    width: z.number().int(),
+    height: z.number().int(),
+    seed: z.number().int(),
+    has_audio: z.boolean(),
+  }).catchall(z.unknown()).nullable().describe('Measured from the output file'),
+  credits: z.object({ reserved: z.number(), charged: z.number(), refunded: z.number() }),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export type TaskObject = z.infer<typeof TaskObject>;
+
+export const TaskList = z.object({
+  object: z.literal('list'),
+  data: z.array(TaskObject),
+  has_more: z.boolean(),
+  first_id: z.string().nullable(),
+  last_id: z.string().nullable(),
+});
+
+export const ErrorBody = z.object({
+  error: z.object({
+    type: z.string(),
+    code: z.string(),
+    message: z.string(),
+    param: z.string().nullable(),
+  }),
+});

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import type { Catalog } from './catalog.ts';
+import { errors } from './errors.ts';
+import { newTaskId } from './ids.ts';
+import { applySubmitRules, parseSubmitShape, type ImageSource, type TaskRequest } from './submit-rules.ts';
+import { toTaskObject, type Links } from './task-view.ts';
+import type { TaskObject } from './task-schemas.ts';
+import type { TasksRepo } from '../infra/db/tasks-repo.ts';
+import type { TaskRow, TaskStatus } from '../infra/db/schema.ts';
+import type { BlobStore, BlobInfo } from '../infra/blob/blob-store.ts';
+import type { ImageFacts } from '../infra/images/inspect-image.ts';
+import { isUniqueViolation } from '../infra/db/errors.ts';
+
+export interface Actor {
+  keyId: string;
+}
+
+export interface TaskServiceDeps {
+  catalog: Catalog;
+  tasks: TasksRepo;
+  blobs: BlobStore;
+  links: Links;
+  fetchImage(url: string, param: string): Promise<Buffer>;
+  inspectImage(data: Buffer, param: string): Promise<ImageFacts>;
+  /** Which provider serves a model now (the local renderer unless an upstream is configured). */
+  providerFor(modelId: string): string;
+  now(): number;
+  allowPrivateUrls: boolean;
+  /** Wakes idle workers in this process; other processes find the task by polling. */
+  onQueued(taskId: string): void;
+  /** Stops a running render of this task in this process, if any. */
+  onCancelled(taskId: string): void;
+}
+
+export interface SubmitOptions {
+  files?: { data: Buffer; contentType: string | null }[];
+  idempotencyKey?: string | undefined;
+}
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+export const LIST_MAX = 100;
+
+function requestHash(req: TaskRequest): string {
+  const h = createHash('sha256');
+  const { images, model, ...fields } = req;
+  h.update(JSON.stringify({ ...fields, model: model.id }));
+  for (const img of images) {
+    h.update(img.kind === 'url' ? `url:${img.url}` : `bytes:${createHash('sha256').update(img.data).digest('hex')}`);
+  }
+  return h.digest('hex');
+}
+
+/** The task API's rules, independent of HTTP: handlers parse, call one of these, reply. */
+export function createTaskService(d: TaskServiceDeps) {
+  const view = (row: TaskRow) => toTaskObject(row, d.links);
+
+  async function loadImage(src: ImageSource): Promise<{ data: Buffer; facts: ImageFacts }> {
+    const data = src.kind === 'url' ? await d.fetchImage(src.url, src.param) : src.data;
+    return { data, facts: await d.inspectImage(data, src.param) };
+  }
+
+  function replayOrConflict(existing: TaskRow, hash: string): TaskObject {
+    if (existing.request_hash !== hash) {
+      throw errors.conflict('idempotency_key_reused',
+        'This Idempotency-Key was already used with a different request body in the last 24 hours; use a new key.');
+    }
+    return view(existing);
+  }
+
+  async function ownedTask(actor: Actor, id: string): Promise<TaskRow> {
+    const row = await d.tasks.find(id, actor.keyId);
+    // Another key's task answers exactly like an unknown id (API.md §2).
+    if (!row) throw errors.notFound('task', id, 'task_id');
+    return row;
+  }
+
+  return {
+    async submit(actor: Actor, body: unknown, opts: SubmitOptions = {}): Promise<TaskObject> {
+      const shape = parseSubmitShape(body);
+      const req = applySubmitRules(shape, d.catalog, { allowPrivateUrls: d.allowPrivateUrls, files: opts.files ?? [] });
+      const hash = requestHash(req);
+      const idem = opts.idempotencyKey;
+      if (idem !== undefined) {
+        if (!/^[\x21-\x7e]{1,255}$/.test(idem)) {
+          throw errors.invalid('invalid_idempotency_key', 'The Idempotency-Key header must be 1–255 visible ASCII characters.', 'Idempotency-Key');
+        }
+        await d.tasks.releaseIdempotencyKey(actor.keyId, idem, d.now() - IDEMPOTENCY_WINDOW_MS);
+        const existing = await d.tasks.findByIdempotencyKey(actor.keyId, idem);
+        if (existing) return replayOrConflict(existing, hash);
+      }
+
+      const loaded = [];
+      for (const src of req.images) loaded.push(await loadImage(src));
+
+      const id = newTaskId();
+      const inputKeys = loaded.map((img, i) => `inputs/${id}/${i}.${img.facts.ext}`);
+      try {
+        for (const [i, img] of loaded.entries()) await d.blobs.put(inputKeys[i]!, img.data, img.facts.mime);
+        await d.tasks.insert({
+          id, key_id: actor.keyId, model: req.model.id, provider: d.providerFor(req.model.id),
+          status: 'queued', progress: 0, prompt: req.prompt, negative_prompt: req.negativePrompt,
+          aspect_ratio: req.aspectRatio, seconds: req.seconds, size: req.size, width: req.width, height: req.height,
+          seed: req.seed, generate_audio: req.generateAudio ? 1 : 0, off_peak: req.offPeak ? 1 : 0, is_rec: req.isRec ? 1 : 0,
+          callback_url: req.callbackUrl, options_json: JSON.stringify(req.options), input_keys: JSON.stringify(inputKeys),
+          credits_reserved: 0, credits_charged: 0, credits_refunded: 0, created_at: d.now(),
+          idempotency_key: idem ?? null, request_hash: hash,
+        });
+      } catch (e) {
+        // Nothing may be left behind by a submit that did not create a task.
+        await d.blobs.deletePrefix(`inputs/${id}/`).catch(() => {});
+        if (idem !== undefined && isUniqueViolation(e)) {
+          const winner = await d.tasks.findByIdempotencyKey(actor.keyId, idem);
+          if (winner) return replayOrConflict(winner, hash);
+        }
+        throw e;
+      }
+      d.onQueued(id);
+      return view((await d.tasks.find(id))!);
+    },
+
+    async get(actor: Actor, id: string): Promise<TaskObject> {
+      return view(await ownedTask(actor, id));
+    },
+
+    async list(actor: Actor, q: { limit: number; after?: string | undefined; status?: TaskStatus | undefined }) {
+      let after: { createdAt: number; id: string } | undefined;
+      if (q.after) {
+        const cursor = await d.tasks.find(q.after, actor.keyId);
+        if (!cursor) throw errors.invalidField('after', `"after" must be the id of one of your tasks (got ${JSON.stringify(q.after)}).`);
+        after = { createdAt: Number(cursor.created_at), id: cursor.id };
+      }
+      const rows = await d.tasks.list({ keyId: actor.keyId, limit: q.limit + 1, status: q.status, after });
+      const page = rows.slice(0, q.limit).map(view);
+      return {
+        object: 'list' as const,
+        data: page,
+        has_more: rows.length > q.limit,
+        first_id: page[0]?.id ?? null,
+        last_id: page.at(-1)?.id ?? null,
+      };
+    },
+
+    async cancel(actor: Actor, id: string): Promise<TaskObject> {
+      const row = await ownedTask(actor, id);
+      const won = await d.tasks.cancel(id, actor.keyId, d.now(), 'cancelled', 'The task was cancelled by the user.');
+      if (!won) {
+        const now = await d.tasks.find(id, actor.keyId);
+        throw errors.conflict('task_not_cancellable', `Task ${id} has already ended (status "${now?.status ?? row.status}") and cannot be cancelled.`);
+      }
+      d.onCancelled(id);
+      return view((await d.tasks.find(id))!);
+    },
+
+    /** The blob behind GET …/content: the MP4, or the thumbnail JPEG. */
+    async content(actor: Actor, id: string, variant: 'video' | 'thumbnail'): Promise<{ key: string; info: BlobInfo }> {
+      const row = await ownedTask(actor, id);
+      if (row.status !== 'succeeded') {
+        throw errors.conflict('task_not_succeeded', `Task ${id} is "${row.status}"; its content is available once it has succeeded.`);
+      }
+      const key = variant === 'thumbnail' ? row.thumbnail_key : row.output_key;
+      const info = key ? await d.blobs.stat(key) : undefined;
+      if (!key || !info) throw errors.notFound('content', id, 'task_id');
+      return { key, info };
+    },
+  };
+}
+
+export type TaskService = ReturnType<typeof createTaskService>;

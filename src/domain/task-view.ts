@@ -1,0 +1,48 @@
+import type { TaskRow } from '../infra/db/schema.ts';
+import type { TaskObject } from './task-schemas.ts';
+
+export interface Links {
+  /** A public, signed, expiring URL for a blob (no API key needed). */
+  blobUrl(key: string, expiresAtSec: number): string;
+}
+
+const sec = (ms: number | null) => (ms == null ? null : Math.floor(Number(ms) / 1000));
+
+/** The one mapping from a stored task to the API's task object (API.md §5). */
+export function toTaskObject(row: TaskRow, links: Links): TaskObject {
+  const succeeded = row.status === 'succeeded';
+  const expires = sec(row.expires_at);
+  const meta = row.metadata_json ? (JSON.parse(row.metadata_json) as TaskObject['metadata']) : null;
+  return {
+    id: row.id,
+    task_id: row.id,
+    object: 'video',
+    model: row.model,
+    provider: row.provider,
+    status: row.status,
+    progress: succeeded ? 100 : Number(row.progress),
+    prompt: row.prompt,
+    negative_prompt: row.negative_prompt,
+    aspect_ratio: row.aspect_ratio,
+    seconds: String(row.seconds),
+    size: row.size,
+    seed: row.seed == null ? null : Number(row.seed),
+    generate_audio: Boolean(Number(row.generate_audio)),
+    off_peak: Boolean(Number(row.off_peak)),
+    is_rec: Boolean(Number(row.is_rec)),
+    created_at: sec(row.created_at)!,
+    started_at: sec(row.started_at),
+    completed_at: sec(row.completed_at),
+    expires_at: expires,
+    url: succeeded && row.output_key && expires ? links.blobUrl(row.output_key, expires) : null,
+    thumbnail_url: succeeded && row.thumbnail_key && expires ? links.blobUrl(row.thumbnail_key, expires) : null,
+    format: 'mp4',
+    metadata: meta,
+    credits: {
+      reserved: Number(row.credits_reserved),
+      charged: Number(row.credits_charged),
+      refunded: Number(row.credits_refunded),
+    },
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+  };
+}

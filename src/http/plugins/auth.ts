@@ -1,0 +1,24 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { KeyService } from '../../domain/keys.ts';
+import type { Actor } from '../../domain/task-service.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+/** Auth as a scope: every route registered inside `authenticated` requires a valid key. */
+export function authenticated(keys: KeyService, register: (scope: FastifyInstance) => void) {
+  return async (scope: FastifyInstance) => {
+    scope.addHook('onRequest', async (req) => {
+      req.actor = await keys.authenticate(req.headers.authorization);
+    });
+    register(scope);
+  };
+}
+
+export function actorOf(req: FastifyRequest): Actor {
+  if (!req.actor) throw new Error('route registered outside the authenticated scope');
+  return req.actor;
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { errors } from '../domain/errors.ts';
+
+export interface ResponseDoc {
+  description: string;
+  schema?: z.ZodType;
+  /** Non-JSON bodies (video/mp4, text/html, …). */
+  contentType?: string;
+}
+
+/** What a route says about itself: used to register it and to write the OpenAPI document. */
+export interface RouteDoc {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Fastify syntax (`:task_id`); the OpenAPI writer turns it into `{task_id}`. */
+  url: string;
+  summary: string;
+  tag: string;
+  auth: boolean;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: { schema: z.ZodType; contentTypes: string[] };
+  headers?: Record<string, string>;
+  responses: Record<number, ResponseDoc>;
+  hidden?: boolean;
+}
+
+export interface Route {
+  doc: RouteDoc;
+  handler(req: FastifyRequest, reply: FastifyReply): Promise<unknown>;
+}
+
+export function registerRoute(app: FastifyInstance, route: Route): void {
+  app.route({ method: route.doc.method, url: route.doc.url, handler: route.handler });
+}
+
+/** Parse params/query with a route's schema; a failure names the parameter (API.md §10). */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const param = String(issue.path[0] ?? 'query');
+  throw errors.invalidField(param, `"${param}": ${issue.message}.`);
+}

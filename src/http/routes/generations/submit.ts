@@ -1,0 +1,28 @@
+import type { Route } from '../../route.ts';
+import { actorOf } from '../../plugins/auth.ts';
+import { readSubmitBody } from '../../submit-body.ts';
+import { ErrorBody, SubmitRequest, TaskObject } from '../../../domain/task-schemas.ts';
+import type { TaskService } from '../../../domain/task-service.ts';
+
+export function submitRoute(tasks: TaskService, bodyLimit: number): Route {
+  return {
+    doc: {
+      method: 'POST', url: '/v1/video/generations', tag: 'Video generations', auth: true,
+      summary: 'Submit an image-to-video task',
+      body: { schema: SubmitRequest, contentTypes: ['application/json', 'multipart/form-data'] },
+      headers: { 'Idempotency-Key': 'Optional; the same key and body within 24 h returns the same task' },
+      responses: {
+        200: { description: 'The queued task', schema: TaskObject },
+        400: { description: 'A field is invalid', schema: ErrorBody },
+        409: { description: 'Idempotency-Key reused with a different body', schema: ErrorBody },
+        413: { description: 'Body over 20 MB', schema: ErrorBody },
+        415: { description: 'Not JSON or multipart', schema: ErrorBody },
+      },
+    },
+    async handler(req) {
+      const { body, files } = await readSubmitBody(req, bodyLimit);
+      const key = req.headers['idempotency-key'];
+      return tasks.submit(actorOf(req), body, { files, idempotencyKey: Array.isArray(key) ? key[0] : key });
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import type { Route } from '../route.ts';
+import type { Catalog } from '../../domain/catalog.ts';
+
+const ModelList = z.object({
+  object: z.literal('list'),
+  data: z.array(z.object({
+    id: z.string(), object: z.literal('model'), display_name: z.string(), family: z.string(),
+    provider: z.string(), seconds: z.array(z.number()), default_seconds: z.number(), seconds_with_images: z.number().nullable(),
+    sizes: z.array(z.object({ name: z.string(), landscape: z.string(), portrait: z.string() })),
+    default_size: z.string(), aspect_ratios: z.array(z.string()), audio: z.boolean(), last_frame: z.boolean(),
+  })),
+});
+
+export function modelsRoute(catalog: Catalog, providerFor: (model: string) => string): Route {
+  return {
+    doc: {
+      method: 'GET', url: '/v1/models', tag: 'Models', auth: true,
+      summary: 'The model catalog: durations, sizes, aspect ratios, audio, and who serves each',
+      responses: { 200: { description: 'Models', schema: ModelList } },
+    },
+    async handler() {
+      return {
+        object: 'list' as const,
+        data: catalog.models.map((m) => ({
+          id: m.id, object: 'model' as const, display_name: m.display_name, family: m.family, provider: providerFor(m.id),
+          seconds: m.seconds, default_seconds: m.default_seconds, seconds_with_images: m.seconds_with_images,
+          sizes: m.sizes.map((s) => {
+            const l = catalog.dimensions(s, '16:9'), p = catalog.dimensions(s, '9:16');
+            return { name: s, landscape: `${l.width}x${l.height}`, portrait: `${p.width}x${p.height}` };
+          }),
+          default_size: m.default_size, aspect_ratios: m.aspect_ratios, audio: m.audio, last_frame: m.last_frame,
+        })),
+      };
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { FastifyRequest } from 'fastify';
+import { errors } from '../domain/errors.ts';
+
+export interface SubmitBody {
+  body: unknown;
+  files: { data: Buffer; contentType: string | null }[];
+}
+
+const BOOLEAN_FIELDS = new Set(['generate_audio', 'audio', 'off_peak', 'is_rec']);
+const INTEGER_FIELDS = new Set(['seed']);
+const FILE_FIELDS = new Set(['images', 'input_reference']);
+
+/** Multipart text parts are strings; give them the JSON types the schema expects so one rule set serves both. */
+function coerceField(name: string, value: string): unknown {
+  if (BOOLEAN_FIELDS.has(name)) {
+    if (/^(true|1)$/i.test(value)) return true;
+    if (/^(false|0)$/i.test(value)) return false;
+    return value;
+  }
+  if (INTEGER_FIELDS.has(name) && /^-?\d+$/.test(value.trim())) return Number(value);
+  return value;
+}
+
+/**
+ * Read a submit body as JSON or multipart (API.md §3) into one shape. For
+ * multipart the total of all parts is capped at the body limit (→ 413), since
+ * per-file limits alone would let many parts add up past it.
+ */
+export async function readSubmitBody(req: FastifyRequest, bodyLimit: number): Promise<SubmitBody> {
+  const ct = (req.headers['content-type'] ?? '').toLowerCase();
+  if (ct.startsWith('application/json')) return { body: req.body, files: [] };
+  if (!ct.startsWith('multipart/form-data')) {
+    throw errors.unsupportedMediaType(req.headers['content-type'], ['application/json', 'multipart/form-data']);
+  }
+  const fields: Record<string, unknown> = {};
+  const files: SubmitBody['files'] = [];
+  const imageStrings: string[] = [];
+  let total = 0;
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      if (!FILE_FIELDS.has(part.fieldname)) {
+        await part.toBuffer().catch(() => {});
+        throw errors.invalidField(part.fieldname, `File part "${part.fieldname}" is not expected; send the image as "images" (or "input_reference").`, 'unexpected_file');
+      }
+      const data = await part.toBuffer();
+      total += data.length;
+      if (total > bodyLimit) throw errors.bodyTooLarge(bodyLimit);
+      files.push({ data, contentType: part.mimetype || null });
+    } else {
+      const value = String(part.value ?? '');
+      total += value.length;
+      if (total > bodyLimit) throw errors.bodyTooLarge(bodyLimit);
+      if (part.fieldname === 'images' || part.fieldname === 'images[]') imageStrings.push(value);
+      else fields[part.fieldname] = coerceField(part.fieldname, value);
+    }
+  }
+  if (imageStrings.length) fields.images = imageStrings;
+  return { body: fields, files };
+}

@@ -1,0 +1,40 @@
+import type { Readable } from 'node:stream';
+
+export interface BlobInfo {
+  size: number;
+  contentType: string;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive, as in HTTP Range. */
+  end: number;
+}
+
+/**
+ * Where inputs and outputs live. Keys are slash-separated relative paths
+ * (`inputs/<task>/0.png`); implementations: a local folder, S3 (scale-out).
+ */
+export interface BlobStore {
+  put(key: string, data: Buffer, contentType: string): Promise<void>;
+  /** Moves/uploads a finished local file (renders are written to temp files first). */
+  putFile(key: string, path: string, contentType: string): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  stat(key: string): Promise<BlobInfo | undefined>;
+  read(key: string, range?: ByteRange): Readable;
+  delete(key: string): Promise<void>;
+  deletePrefix(prefix: string): Promise<void>;
+}
+
+export function contentTypeForKey(key: string): string {
+  const ext = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
+  return ({ mp4: 'video/mp4', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' } as Record<string, string>)[ext]
+    ?? 'application/octet-stream';
+}
+
+/** Keys come from our own code, but a traversal must still be impossible if one ever were built from input. */
+export function assertSafeKey(key: string): void {
+  if (!/^[A-Za-z0-9_\-][A-Za-z0-9_\-./]*$/.test(key) || key.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+    throw new Error(`unsafe blob key: ${JSON.stringify(key)}`);
+  }
+}

@@ -1,0 +1,20 @@
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import * as m0001 from './migrations/0001_init.ts';
+
+/**
+ * Forward-only, numbered migrations compiled into the build (no directory
+ * scanning, so a bundled or installed copy migrates the same way).
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_init': m0001,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'reelay_migrations', migrationLockTableName: 'reelay_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw new Error('database migration failed', { cause: error });
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

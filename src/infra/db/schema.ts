@@ -1,0 +1,75 @@
+import type { Generated } from 'kysely';
+
+/** Terminal statuses never change again (API.md §5). */
+export type TaskStatus = 'queued' | 'processing' | 'succeeded' | 'failed' | 'cancelled';
+
+// Booleans are stored as 0/1 and times as unix milliseconds so one schema
+// serves SQLite and PostgreSQL (bigint there) without per-dialect types.
+export interface TasksTable {
+  id: string;
+  key_id: string;
+  model: string;
+  provider: string;
+  status: TaskStatus;
+  progress: number;
+  prompt: string;
+  negative_prompt: string | null;
+  aspect_ratio: string;
+  seconds: number;
+  size: string;
+  width: number;
+  height: number;
+  seed: number | null;
+  generate_audio: number;
+  off_peak: number;
+  is_rec: number;
+  callback_url: string | null;
+  /** Provider-specific options (e.g. Vidu audio settings), JSON. */
+  options_json: string;
+  /** Blob keys of the input images, JSON array: [first frame, last frame?]. */
+  input_keys: string;
+  output_key: string | null;
+  thumbnail_key: string | null;
+  /** Facts measured from the output file, JSON. */
+  metadata_json: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  credits_reserved: number;
+  credits_charged: number;
+  credits_refunded: number;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  expires_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  attempts: number;
+  idempotency_key: string | null;
+  request_hash: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  key_prefix: string;
+  webhook_secret: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface MetaTable {
+  name: string;
+  value: string;
+}
+
+export interface Database {
+  tasks: TasksTable;
+  api_keys: ApiKeysTable;
+  reelay_meta: MetaTable;
+}
+
+export type TaskRow = TasksTable;
+export type ApiKeyRow = ApiKeysTable;
+// Kept for future auto-increment tables (ledger, outbox).
+export type { Generated };

@@ -1,0 +1,160 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, TaskRow, TaskStatus } from './schema.ts';
+import type { Dialect } from './connect.ts';
+
+export type NewTask = Omit<TaskRow,
+  'started_at' | 'completed_at' | 'expires_at' | 'lease_owner' | 'lease_expires_at' | 'attempts' | 'output_key' |
+  'thumbnail_key' | 'metadata_json' | 'error_code' | 'error_message'>;
+
+export interface ListQuery {
+  keyId: string;
+  limit: number;
+  status?: TaskStatus | undefined;
+  /** Cursor: return tasks strictly older than this one. */
+  after?: { createdAt: number; id: string } | undefined;
+}
+
+export interface Completion {
+  outputKey: string;
+  thumbnailKey: string;
+  metadataJson: string;
+  expiresAt: number;
+}
+
+const ACTIVE: TaskStatus[] = ['queued', 'processing'];
+
+/**
+ * Every statement that touches `tasks`. State changes are guarded by the
+ * status they expect (and the lease owner for a worker), so racing writers —
+ * a cancel and a completion, two workers after a lease lapsed — resolve to
+ * exactly one winner: the other's UPDATE matches no row.
+ */
+export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
+  return {
+    async insert(task: NewTask): Promise<void> {
+      await db.insertInto('tasks').values({ ...task, attempts: 0 }).execute();
+    },
+
+    find(id: string, keyId?: string): Promise<TaskRow | undefined> {
+      let q = db.selectFrom('tasks').selectAll().where('id', '=', id);
+      if (keyId !== undefined) q = q.where('key_id', '=', keyId);
+      return q.executeTakeFirst();
+    },
+
+    findByIdempotencyKey(keyId: string, idempotencyKey: string): Promise<TaskRow | undefined> {
+      return db.selectFrom('tasks').selectAll()
+        .where('key_id', '=', keyId).where('idempotency_key', '=', idempotencyKey)
+        .executeTakeFirst();
+    },
+
+    /** Idempotency keys are honoured for 24 h; after that the key may name a new task. */
+    async releaseIdempotencyKey(keyId: string, idempotencyKey: string, olderThan: number): Promise<void> {
+      await db.updateTable('tasks').set({ idempotency_key: null })
+        .where('key_id', '=', keyId).where('idempotency_key', '=', idempotencyKey).where('created_at', '<', olderThan)
+        .execute();
+    },
+
+    async list(q: ListQuery): Promise<TaskRow[]> {
+      let query = db.selectFrom('tasks').selectAll().where('key_id', '=', q.keyId);
+      if (q.status) query = query.where('status', '=', q.status);
+      if (q.after) {
+        const { createdAt, id } = q.after;
+        query = query.where((eb) => eb.or([
+          eb('created_at', '<', createdAt),
+          eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)]),
+        ]));
+      }
+      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+    },
+
+    /** Take the oldest runnable task: queued, or processing with a lapsed lease (its worker died). */
+    async claimNext(workerId: string, now: number, leaseMs: number): Promise<TaskRow | undefined> {
+      const runnable = db.selectFrom('tasks').select('id')
+        .where((eb) => eb.or([
+          eb('status', '=', 'queued'),
+          eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', now)]),
+        ]))
+        .orderBy('created_at').orderBy('id').limit(1);
+      const pick = dialect === 'postgres' ? runnable.forUpdate().skipLocked() : runnable;
+      return db.updateTable('tasks')
+        .set({
+          status: 'processing',
+          lease_owner: workerId,
+          lease_expires_at: now + leaseMs,
+          attempts: sql`attempts + 1`,
+          started_at: sql`coalesce(started_at, ${now})`,
+        })
+        .where('id', '=', (eb) => eb.selectFrom(pick.as('p')).select('p.id'))
+        .where((eb) => eb.or([
+          eb('status', '=', 'queued'),
+          eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', now)]),
+        ]))
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    /** Extends the lease; false means the task was cancelled or taken over, so the worker must stop. */
+    async renewLease(id: string, workerId: string, until: number): Promise<boolean> {
+      const r = await db.updateTable('tasks').set({ lease_expires_at: until })
+        .where('id', '=', id).where('lease_owner', '=', workerId).where('status', '=', 'processing')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** Progress never decreases, even when a re-run after a crash starts again from 0. */
+    async reportProgress(id: string, workerId: string, progress: number): Promise<void> {
+      const p = Math.max(0, Math.min(99, Math.floor(progress)));
+      await db.updateTable('tasks')
+        .set({ progress: sql`case when progress < ${p} then ${p} else progress end` })
+        .where('id', '=', id).where('lease_owner', '=', workerId).where('status', '=', 'processing')
+        .execute();
+    },
+
+    async complete(id: string, workerId: string, now: number, c: Completion): Promise<boolean> {
+      const r = await db.updateTable('tasks')
+        .set({
+          status: 'succeeded', progress: 100, completed_at: now, expires_at: c.expiresAt,
+          output_key: c.outputKey, thumbnail_key: c.thumbnailKey, metadata_json: c.metadataJson,
+          lease_owner: null, lease_expires_at: null,
+        })
+        .where('id', '=', id).where('lease_owner', '=', workerId).where('status', '=', 'processing')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    async fail(id: string, workerId: string, now: number, code: string, message: string): Promise<boolean> {
+      const r = await db.updateTable('tasks')
+        .set({ status: 'failed', completed_at: now, error_code: code, error_message: message, lease_owner: null, lease_expires_at: null })
+        .where('id', '=', id).where('lease_owner', '=', workerId).where('status', '=', 'processing')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** Hand a task back to the queue (graceful shutdown): another worker picks it up at once. */
+    async release(id: string, workerId: string): Promise<void> {
+      await db.updateTable('tasks').set({ lease_expires_at: 0 })
+        .where('id', '=', id).where('lease_owner', '=', workerId).where('status', '=', 'processing')
+        .execute();
+    },
+
+    async cancel(id: string, keyId: string, now: number, code: string, message: string): Promise<boolean> {
+      const r = await db.updateTable('tasks')
+        .set({ status: 'cancelled', completed_at: now, error_code: code, error_message: message, lease_owner: null, lease_expires_at: null })
+        .where('id', '=', id).where('key_id', '=', keyId).where('status', 'in', ACTIVE)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    async countByStatus(): Promise<Record<string, number>> {
+      const rows = await db.selectFrom('tasks').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    },
+
+    async oldestQueuedAt(): Promise<number | null> {
+      const r = await db.selectFrom('tasks').select((eb) => eb.fn.min<number>('created_at').as('t')).where('status', '=', 'queued').executeTakeFirst();
+      return r?.t == null ? null : Number(r.t);
+    },
+  };
+}
+
+export type TasksRepo = ReturnType<typeof tasksRepo>;

@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+
+export interface FfmpegRun {
+  /** Called with the number of frames written so far, as ffmpeg reports it. */
+  onFrame?: (frame: number) => void;
+  signal?: AbortSignal;
+}
+
+export class FfmpegError extends Error {
+  readonly exitCode: number | null;
+  readonly stderrTail: string;
+  constructor(message: string, exitCode: number | null, stderrTail: string) {
+    super(message);
+    this.name = 'FfmpegError';
+    this.exitCode = exitCode;
+    this.stderrTail = stderrTail;
+  }
+}
+
+export class FfmpegAbortedError extends Error {
+  constructor() {
+    super('ffmpeg was stopped');
+    this.name = 'FfmpegAbortedError';
+  }
+}
+
+const STDERR_TAIL = 4096;
+
+/**
+ * The one place that spawns ffmpeg. Progress comes from `-progress pipe:1`
+ * (key=value blocks on stdout), which ffmpeg flushes per block, so we see
+ * frames as they are encoded rather than guessing from wall time.
+ */
+export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) return reject(new FfmpegAbortedError());
+    const child = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let pending = '';
+    let aborted = false;
+
+    const onAbort = () => {
+      aborted = true;
+      // SIGKILL: a cancelled render must stop within a second, and we discard its output anyway.
+      child.kill('SIGKILL');
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (line.startsWith('frame=')) {
+          const n = Number(line.slice(6));
+          if (Number.isFinite(n)) opts.onFrame?.(n);
+        }
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_TAIL);
+    });
+    child.on('error', (err) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(new FfmpegError(`could not start ffmpeg (${ffmpegPath}): ${err.message}`, null, ''));
+    });
+    child.on('close', (code, sig) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (aborted) return reject(new FfmpegAbortedError());
+      if (code === 0) return resolve();
+      reject(new FfmpegError(`ffmpeg exited with ${code ?? sig}`, code, stderr));
+    });
+  });
+}

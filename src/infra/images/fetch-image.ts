@@ -1,0 +1,28 @@
+import { errors } from '../../domain/errors.ts';
+import { FetchFailedError, UnsafeUrlError, safeFetch, type LookupFn } from '../net/safe-fetch.ts';
+
+export interface ImageFetchOptions {
+  allowPrivate: boolean;
+  timeoutMs: number;
+  maxBytes: number;
+  lookup?: LookupFn;
+}
+
+/** Fetch a user's image URL through the SSRF guard; every failure is the user's 400, naming the image. */
+export function imageFetcher(opts: ImageFetchOptions) {
+  return async (url: string, param: string): Promise<Buffer> => {
+    try {
+      const res = await safeFetch(url, {
+        allowPrivate: opts.allowPrivate, timeoutMs: opts.timeoutMs, maxBytes: opts.maxBytes,
+        label: 'image URL', ...(opts.lookup ? { lookup: opts.lookup } : {}),
+      });
+      return res.body;
+    } catch (e) {
+      if (e instanceof UnsafeUrlError || e instanceof FetchFailedError) {
+        const code = e instanceof UnsafeUrlError ? 'image_url_not_allowed' : 'image_fetch_failed';
+        throw errors.invalidField('images', `"${param}": ${e.message}.`.replace(/\.\.$/, '.'), code);
+      }
+      throw e;
+    }
+  };
+}

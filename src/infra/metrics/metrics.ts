@@ -1,0 +1,45 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface QueueStats {
+  countByStatus(): Promise<Record<string, number>>;
+  oldestQueuedAt(): Promise<number | null>;
+}
+
+/** One registry per app instance (no global default registry, so tests can build many apps). */
+export function createMetrics(queue: QueueStats, now: () => number) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'reelay_process_' });
+
+  const httpRequests = new Counter({
+    name: 'reelay_http_requests_total', help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const, registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'reelay_http_request_duration_seconds', help: 'HTTP request latency by route',
+    labelNames: ['route', 'method'] as const, registers: [registry],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
+  const renderDuration = new Histogram({
+    name: 'reelay_render_duration_seconds', help: 'Wall time from claim to end of a task, by outcome',
+    labelNames: ['outcome'] as const, registers: [registry], buckets: [1, 2, 5, 10, 20, 40, 80, 160, 320, 640],
+  });
+  new Gauge({
+    name: 'reelay_tasks', help: 'Tasks by status', labelNames: ['status'] as const, registers: [registry],
+    async collect() {
+      const counts = await queue.countByStatus();
+      this.reset();
+      for (const s of ['queued', 'processing', 'succeeded', 'failed', 'cancelled']) this.set({ status: s }, counts[s] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'reelay_queue_oldest_age_seconds', help: 'Age of the oldest queued task (0 when none)', registers: [registry],
+    async collect() {
+      const t = await queue.oldestQueuedAt();
+      this.set(t == null ? 0 : Math.max(0, (now() - t) / 1000));
+    },
+  });
+
+  return { registry, httpRequests, httpDuration, renderDuration };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,34 @@
+import { ConfigError, loadConfig } from './config.ts';
+import { runCli, UsageError } from './cli/commands.ts';
+
+/** `reelay <command>`: the one entry point for the server and the admin CLI. */
+async function main(argv: string[]): Promise<number> {
+  try {
+    const config = loadConfig();
+    return await runCli(argv, config);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`reelay: ${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`reelay: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+export const USAGE = `Usage: reelay <command>
+
+  serve [--demo]                     start the API server and worker (--demo: print a dev key and render a demo video)
+  keys create --name NAME [--json]   create an API key (shown once)
+  keys list [--json]                 list keys
+  keys revoke KEY_ID                 revoke a key
+
+Configuration comes from the environment (PORT, HOST, REELAY_DATA_DIR, …); see README.md.`;
+
+main(process.argv.slice(2)).then((code) => {
+  if (code !== null) process.exitCode = code;
+});

@@ -1,0 +1,57 @@
+import type { ModelSpec } from '../domain/catalog.ts';
+
+/** Everything a provider needs to make one video, already validated and defaulted. */
+export interface GenerationJob {
+  taskId: string;
+  model: ModelSpec;
+  prompt: string;
+  negativePrompt: string | null;
+  aspectRatio: string;
+  seconds: number;
+  width: number;
+  height: number;
+  fps: number;
+  /** The seed to use; callers pick one when the user did not, so the output is reproducible. */
+  seed: number;
+  generateAudio: boolean;
+  /** Start frame, then the optional last frame (original bytes as uploaded). */
+  images: Buffer[];
+  options: Record<string, unknown>;
+}
+
+export interface GenerationContext {
+  signal: AbortSignal;
+  /** 0–100 for the provider's own part of the work; the caller maps it into the task's progress. */
+  onProgress: (percent: number) => void;
+  /** A private scratch folder, removed by the caller afterwards. */
+  workDir: string;
+}
+
+export interface GenerationResult {
+  /** A finished MP4 inside workDir. */
+  videoPath: string;
+  /** Facts the provider wants recorded on the task (e.g. the local camera plan). */
+  details: Record<string, unknown>;
+}
+
+/**
+ * One interface for every way of making a video. The worker owns the task's
+ * lifecycle; a provider only turns a job into a file (or throws a
+ * ProviderError saying why not).
+ */
+export interface VideoProvider {
+  readonly name: 'local' | 'gemini' | 'vertex' | 'vidu';
+  generate(job: GenerationJob, ctx: GenerationContext): Promise<GenerationResult>;
+}
+
+/** A failure the task should record as-is: a stable code and a message safe to show the user. */
+export class ProviderError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(code: string, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ProviderError';
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+  }
+}
