@@ -126,7 +126,18 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     },
     async close(deadlineMs = 10_000) {
       await worker?.stop(deadlineMs);
-      await http.close();
+      // server.close() reaps only connections idle at that instant; a keep-alive
+      // socket finishing its last response a moment later would otherwise hold
+      // shutdown for the whole keep-alive timeout. Keep reaping, then force.
+      const closing = http.close();
+      const reaper = setInterval(() => http.server.closeIdleConnections(), 50);
+      const force = setTimeout(() => http.server.closeAllConnections(), deadlineMs);
+      try {
+        await closing;
+      } finally {
+        clearInterval(reaper);
+        clearTimeout(force);
+      }
       await store.db.close();
     },
   };

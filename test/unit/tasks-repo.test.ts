@@ -1,0 +1,101 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqlite, type Db } from '../../src/infra/db/connect.ts';
+import { migrateToLatest } from '../../src/infra/db/migrate.ts';
+import { tasksRepo, type NewTask, type TasksRepo } from '../../src/infra/db/tasks-repo.ts';
+import { keysRepo } from '../../src/infra/db/keys-repo.ts';
+
+let dir: string;
+let db: Db;
+let repo: TasksRepo;
+
+function task(id: string, createdAt: number): NewTask {
+  return {
+    id, key_id: 'key_a', model: 'veo-2.0-generate-001', provider: 'local', status: 'queued', progress: 0, prompt: 'p',
+    negative_prompt: null, aspect_ratio: '16:9', seconds: 5, size: '720p', width: 1280, height: 720, seed: null,
+    generate_audio: 0, off_peak: 0, is_rec: 0, callback_url: null, options_json: '{}', input_keys: '[]',
+    credits_reserved: 0, credits_charged: 0, credits_refunded: 0, created_at: createdAt, idempotency_key: null, request_hash: null,
+  };
+}
+const done = { outputKey: 'o', thumbnailKey: 't', metadataJson: '{}', expiresAt: 0 };
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'reelay-repo-'));
+  db = openSqlite(join(dir, 'db.sqlite'));
+  await migrateToLatest(db.kysely);
+  await keysRepo(db.kysely).insert({ id: 'key_a', name: 'a', key_hash: 'h', key_prefix: 'p', webhook_secret: 'w', created_at: 0, revoked_at: null });
+  repo = tasksRepo(db.kysely, db.dialect);
+});
+afterEach(async () => {
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('migrations', () => {
+  it('apply once; running them again is a no-op', async () => {
+    expect(await migrateToLatest(db.kysely)).toEqual([]);
+  });
+});
+
+describe('the tasks table as a queue', () => {
+  it('claims oldest first and never hands one task to two workers', async () => {
+    await repo.insert(task('t1', 1));
+    await repo.insert(task('t2', 2));
+    const [a, b, c] = await Promise.all([repo.claimNext('w1', 100, 1000), repo.claimNext('w2', 100, 1000), repo.claimNext('w3', 100, 1000)]);
+    const ids = [a?.id, b?.id, c?.id].filter(Boolean).sort();
+    expect(ids).toEqual(['t1', 't2']);
+    expect(a?.id).toBe('t1');
+    expect(a?.attempts).toBe(1);
+  });
+
+  it('re-claims a task whose lease lapsed, and the old owner can no longer complete it', async () => {
+    await repo.insert(task('t1', 1));
+    await repo.claimNext('dead', 100, 1000);
+    expect(await repo.claimNext('w2', 500, 1000)).toBeUndefined(); // lease still valid
+    const again = await repo.claimNext('w2', 1200, 1000);
+    expect(again?.id).toBe('t1');
+    expect(again?.attempts).toBe(2);
+    expect(again?.started_at).toBe(100);
+    expect(await repo.complete('t1', 'dead', 1300, done)).toBe(false);
+    expect(await repo.renewLease('t1', 'dead', 5000)).toBe(false);
+    expect(await repo.complete('t1', 'w2', 1300, done)).toBe(true);
+    expect((await repo.find('t1'))?.status).toBe('succeeded');
+  });
+
+  it('progress never decreases and stays below 100 until success', async () => {
+    await repo.insert(task('t1', 1));
+    await repo.claimNext('w', 0, 1000);
+    await repo.reportProgress('t1', 'w', 40);
+    await repo.reportProgress('t1', 'w', 10);
+    expect((await repo.find('t1'))?.progress).toBe(40);
+    await repo.reportProgress('t1', 'w', 100);
+    expect((await repo.find('t1'))?.progress).toBe(99);
+  });
+
+  it('cancel and completion race: exactly one terminal state wins', async () => {
+    for (let i = 0; i < 50; i++) {
+      const id = `r${i}`;
+      await repo.insert(task(id, i));
+      await repo.claimNext('w', 0, 100_000);
+      const [cancelled, completed] = await Promise.all([
+        repo.cancel(id, 'key_a', 10, 'cancelled', 'by user'),
+        repo.complete(id, 'w', 10, done),
+      ]);
+      expect(Number(cancelled) + Number(completed)).toBe(1);
+      const row = await repo.find(id);
+      expect(row?.status).toBe(cancelled ? 'cancelled' : 'succeeded');
+      // An ended task never changes again.
+      expect(await repo.cancel(id, 'key_a', 11, 'cancelled', 'again')).toBe(false);
+      expect(await repo.fail(id, 'w', 11, 'x', 'y')).toBe(false);
+    }
+  });
+
+  it('release hands a task back for immediate re-claim', async () => {
+    await repo.insert(task('t1', 1));
+    await repo.claimNext('w1', 100, 60_000);
+    await repo.release('t1', 'w1');
+    expect((await repo.claimNext('w2', 101, 60_000))?.id).toBe('t1');
+  });
+});
