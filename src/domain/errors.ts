@@ -67,5 +67,8 @@ export const errors = {
       { headers: { 'retry-after': String(retryAfterSeconds) } }),
   internal: (cause?: unknown) =>
     new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred. It has been logged; please retry.', { cause }),
-  unavailable: (message: string) => new ApiError(503, 'api_error', 'service_unavailable', message),
+  unavailable: (message: string, retryAfterSeconds = 5) =>
+    new ApiError(503, 'api_error', 'service_unavailable', message, { headers: { 'retry-after': String(retryAfterSeconds) } }),
+  contentExpired: (id: string) =>
+    new ApiError(404, 'not_found_error', 'content_expired', `The output of task ${id} has expired and is no longer stored.`, { param: 'task_id' }),
 };

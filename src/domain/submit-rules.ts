@@ -49,11 +49,17 @@ export function parseSubmitShape(body: unknown): SubmitRequest {
   const param = issue.path.length > 1 ? `${top}[${String(issue.path[1])}]` : top;
   const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], cleaned);
   if (value === undefined) throw errors.missingField(top);
+  // A number that is not a (safe) integer: name the seed's real range, not zod's safe-integer bounds.
+  if (top === 'seed' && typeof value === 'number') {
+    throw errors.invalidField('seed', `"seed" must be an integer from 0 to ${MAX_SEED} (got ${value}).`);
+  }
   throw errors.invalidField(top, `"${param}" must be ${describeExpected(issue)} (got ${typeName(value)}).`);
 }
 
 function describeExpected(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type') return issue.expected === 'array' ? 'an array of strings' : `a ${issue.expected}`;
+  if (issue.code === 'invalid_type') {
+    return issue.expected === 'array' ? 'an array of strings' : issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`;
+  }
   if (issue.code === 'invalid_union') return 'a number or a numeric string';
   return 'valid';
 }
@@ -149,7 +155,11 @@ export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: Rul
     images.push({ kind: 'bytes', data: f.data, declaredType: f.contentType, param: `images[${images.length}]` });
   }
   const maxImages = model.last_frame ? 2 : 1;
-  if (images.length === 0) throw errors.missingField('images');
+  if (images.length === 0) {
+    // An explicit empty array is present but wrong (invalid), not absent (missing).
+    if (req.images !== undefined) throw errors.invalidField('images', `"images" must contain at least one image (the first frame); got an empty array.`);
+    throw errors.missingField('images');
+  }
   if (images.length > maxImages) {
     throw errors.invalidField('images', `${model.id} takes ${maxImages === 1 ? 'one image (the first frame)' : 'at most two images (first and last frame)'}; got ${images.length}.`);
   }

@@ -157,6 +157,7 @@ export function createTaskService(d: TaskServiceDeps) {
       if (row.status !== 'succeeded') {
         throw errors.conflict('task_not_succeeded', `Task ${id} is "${row.status}"; its content is available once it has succeeded.`);
       }
+      if (row.expires_at != null && Number(row.expires_at) < d.now()) throw errors.contentExpired(id);
       const key = variant === 'thumbnail' ? row.thumbnail_key : row.output_key;
       const info = key ? await d.blobs.stat(key) : undefined;
       if (!key || !info) throw errors.notFound('content', id, 'task_id');

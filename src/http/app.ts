@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Logger } from 'pino';
 import { installErrorHandling } from './error-handler.ts';
+import { errors } from '../domain/errors.ts';
 import { authenticated } from './plugins/auth.ts';
 import { registerRoute, type Route } from './route.ts';
 import type { Metrics } from '../infra/metrics/metrics.ts';
@@ -30,12 +31,19 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance> 
     },
     requestTimeout: 120_000,
     connectionTimeout: 0,
-    return503OnClosing: true,
+    // We answer requests that arrive while closing ourselves, in our error envelope (see the onRequest hook).
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 200 },
   });
   app.decorateRequest('actor', null);
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      throw errors.unavailable('This server is shutting down; retry the request (another instance will answer).', 1);
+    }
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -44,7 +52,8 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance> 
   });
   installErrorHandling(app, o.bodyLimit);
   await app.register(multipart, {
-    limits: { fileSize: o.bodyLimit, files: 4, fields: 40, parts: 50, fieldSize: 1024 * 1024 },
+    // Text parts may carry base64 images, so they get the whole body budget (the total is capped in submit-body).
+    limits: { fileSize: o.bodyLimit, files: 4, fields: 40, parts: 50, fieldSize: o.bodyLimit },
   });
   for (const r of o.publicRoutes) registerRoute(app, r);
   await app.register(authenticated(o.authenticate, (scope) => {

@@ -2,13 +2,13 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { ApiError, errors, isApiError } from '../domain/errors.ts';
 
 /** Fastify's own client errors, translated into the catalogue. */
-function fromFastify(err: FastifyError, bodyLimit: number): ApiError | undefined {
+function fromFastify(err: FastifyError, bodyLimit: number, contentType: string | undefined): ApiError | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
     case 'FST_REQ_FILE_TOO_LARGE':
       return errors.bodyTooLarge(bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType(undefined, ['application/json', 'multipart/form-data']);
+      return errors.unsupportedMediaType(contentType, ['application/json', 'multipart/form-data']);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.invalid('invalid_json', 'The request body is empty; send a JSON object.');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -32,7 +32,7 @@ function fromFastify(err: FastifyError, bodyLimit: number): ApiError | undefined
 
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    let api = isApiError(err) ? err : fromFastify(err, bodyLimit);
+    let api = isApiError(err) ? err : fromFastify(err, bodyLimit, req.headers['content-type']);
     if (!api) {
       req.log.error({ err }, 'unhandled error');
       api = errors.internal(err);

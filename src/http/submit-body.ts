@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { errors } from '../domain/errors.ts';
+import { errors, isApiError } from '../domain/errors.ts';
 
 export interface SubmitBody {
   body: unknown;
@@ -32,6 +32,16 @@ export async function readSubmitBody(req: FastifyRequest, bodyLimit: number): Pr
   if (!ct.startsWith('multipart/form-data')) {
     throw errors.unsupportedMediaType(req.headers['content-type'], ['application/json', 'multipart/form-data']);
   }
+  try {
+    return await readMultipart(req, bodyLimit);
+  } catch (e) {
+    if (isApiError(e) || String((e as { code?: unknown }).code ?? '').startsWith('FST_')) throw e;
+    // busboy's own parse errors (no boundary, truncated body) are the client's fault, not ours.
+    throw errors.invalid('invalid_multipart', 'The multipart body is malformed or incomplete.');
+  }
+}
+
+async function readMultipart(req: FastifyRequest, bodyLimit: number): Promise<SubmitBody> {
   const fields: Record<string, unknown> = {};
   const files: SubmitBody['files'] = [];
   const imageStrings: string[] = [];
@@ -49,7 +59,7 @@ export async function readSubmitBody(req: FastifyRequest, bodyLimit: number): Pr
     } else {
       const value = String(part.value ?? '');
       total += value.length;
-      if (total > bodyLimit) throw errors.bodyTooLarge(bodyLimit);
+      if (total > bodyLimit || part.valueTruncated) throw errors.bodyTooLarge(bodyLimit);
       if (part.fieldname === 'images' || part.fieldname === 'images[]') imageStrings.push(value);
       else fields[part.fieldname] = coerceField(part.fieldname, value);
     }

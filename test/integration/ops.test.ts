@@ -76,3 +76,21 @@ describe('ffmpeg missing', () => {
     }
   });
 });
+
+describe('malformed multipart and shutdown', () => {
+  it('a multipart body without its boundary or cut short is a 400, not a 500', async () => {
+    const s2 = await startServer({ REELAY_ROLE: 'api' });
+    try {
+      const cut = await s2.api('/v1/video/generations', {
+        method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=XYZ' },
+        body: '--XYZ\r\nContent-Disposition: form-data; name="model"\r\n\r\nveo-2.0-generate-001\r\n--XYZ\r\nContent-Disposition: form-data; name="images"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG',
+      });
+      expect(cut.status).toBe(400);
+      expect(((await cut.json()) as { error: { code: string } }).error.code).toBe('invalid_multipart');
+      const noBoundary = await s2.api('/v1/video/generations', { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'hello' });
+      expect(noBoundary.status).toBe(400);
+    } finally {
+      await s2.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@ export interface FfmpegRun {
   /** Called with the number of frames written so far, as ffmpeg reports it. */
   onFrame?: (frame: number) => void;
   signal?: AbortSignal;
+  onSpawn?: (pid: number) => void;
 }
 
 export class FfmpegError extends Error {
@@ -37,6 +38,7 @@ export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = 
     const child = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     let stderr = '';
     let pending = '';
     let aborted = false;

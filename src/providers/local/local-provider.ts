@@ -3,11 +3,15 @@ import sharp from 'sharp';
 import { runFfmpeg, FfmpegAbortedError, FfmpegError } from '../../infra/ffmpeg/run-ffmpeg.ts';
 import { ProviderError, type GenerationContext, type GenerationJob, type GenerationResult, type VideoProvider } from '../provider.ts';
 import { buildRenderPlan } from './render-plan.ts';
+import { planCamera } from './camera.ts';
+import { chooseAudioBed } from './audio-bed.ts';
 
 export interface LocalProviderOptions {
   ffmpegPath: string;
   /** Largest image (in pixels) we agree to decode; the submit check enforces the same limit. */
   maxInputPixels: number;
+  /** Test/bench hook: the ffmpeg process id, e.g. to measure its memory. */
+  onSpawn?: (pid: number) => void;
 }
 
 /**
@@ -34,14 +38,18 @@ export function localProvider(opts: LocalProviderOptions): VideoProvider {
       if (last) await frameFile(job.images[1]!, job, last);
 
       const output = join(ctx.workDir, 'video.mp4');
+      const camera = planCamera(job.prompt, job.negativePrompt);
+      // Models without audio (Veo 2) never get a track, whatever was asked.
+      const audio = job.generateAudio && job.model.audio ? chooseAudioBed(job.prompt) : null;
       const plan = buildRenderPlan({
         width: job.width, height: job.height, fps: job.fps, seconds: job.seconds, seed: job.seed,
-        withAudio: job.generateAudio && job.model.audio, firstFrame: first, lastFrame: last, output,
+        camera, audio, firstFrame: first, lastFrame: last, output,
       });
       try {
         await runFfmpeg(opts.ffmpegPath, plan.args, {
           signal: ctx.signal,
           onFrame: (frame) => ctx.onProgress((100 * frame) / plan.totalFrames),
+          ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
         });
       } catch (e) {
         if (e instanceof FfmpegAbortedError) throw e;
@@ -52,7 +60,10 @@ export function localProvider(opts: LocalProviderOptions): VideoProvider {
         }
         throw e;
       }
-      return { videoPath: output, details: { camera: plan.camera } };
+      return {
+        videoPath: output,
+        details: { camera: { ...camera, last_frame: last !== null }, ...(audio ? { audio_bed: audio } : {}) },
+      };
     },
   };
 }
