@@ -17,6 +17,13 @@ import type { LookupFn } from './infra/net/safe-fetch.ts';
 import { localProvider } from './providers/local/local-provider.ts';
 import type { VideoProvider } from './providers/provider.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
+import { createMaintenance } from './worker/maintenance.ts';
+import { createLifecycle } from './domain/task-lifecycle.ts';
+import { createCreditService, type CreditService } from './domain/credits.ts';
+import { isInWindow } from './domain/off-peak.ts';
+import { createRateLimiter } from './http/plugins/rate-limit.ts';
+import { creditsRoute } from './http/routes/credits.ts';
+import { adminRoutes, adminScope } from './http/routes/admin.ts';
 import { buildHttpApp } from './http/app.ts';
 import type { Route } from './http/route.ts';
 import { submitRoute } from './http/routes/generations/submit.ts';
@@ -48,7 +55,10 @@ export interface Reelay {
   worker: Worker | null;
   tasks: TaskService;
   keys: KeyService;
+  credits: CreditService;
   log: Logger;
+  /** One pass of the periodic jobs (off-peak expiry), for tests and operators. */
+  runMaintenance(): Promise<{ offPeakExpired: number }>;
   /** Listen on the configured host/port; returns the base URL. */
   listen(): Promise<string>;
   /** Graceful: stop claiming, let renders finish (or hand them back) within the deadline, drain HTTP. */
@@ -75,16 +85,22 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   const providerFor = (modelId: string) => catalog.find(modelId)?.providers.find((p) => p in providers) ?? 'local';
   const metrics = createMetrics(store.tasks, now);
 
+  const lifecycle = createLifecycle(store);
   const worker = config.role === 'api' ? null : createWorker({
-    tasks: store.tasks, blobs, catalog, providers, ffmpeg: config.ffmpeg,
+    tasks: store.tasks, lifecycle, offPeakOpen: () => isInWindow(now(), config.offPeak), blobs, catalog, providers, ffmpeg: config.ffmpeg,
     concurrency: config.worker.concurrency, leaseMs: config.worker.leaseMs, maxAttempts: config.worker.maxAttempts,
     pollMs: config.worker.pollMs, outputTtlSeconds: config.outputTtlSeconds, now, log: log.child({ component: 'worker' }),
     onRendered: (s, outcome) => metrics.renderDuration.observe({ outcome }, s),
   });
 
+  const maintenance = createMaintenance({
+    tasks: store.tasks, lifecycle, now, abort: (id) => worker?.abort(id), log: log.child({ component: 'maintenance' }),
+  });
   const keys = createKeyService(store.keys, now);
+  const credits = createCreditService(store, now);
   const tasks = createTaskService({
-    catalog, tasks: store.tasks, blobs, links, providerFor, now, allowPrivateUrls: config.allowPrivateUrls,
+    catalog, store, lifecycle, maxActiveTasksPerKey: config.maxActiveTasksPerKey,
+    blobs, links, providerFor, now, allowPrivateUrls: config.allowPrivateUrls,
     fetchImage: imageFetcher({
       allowPrivate: config.allowPrivateUrls, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes,
       ...(o.lookup ? { lookup: o.lookup } : {}),
@@ -96,8 +112,9 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
 
   const privateRoutes: Route[] = [
     submitRoute(tasks, config.limits.bodyBytes), listRoute(tasks), getRoute(tasks), cancelRoute(tasks),
-    contentRoute(tasks, blobs), modelsRoute(catalog, providerFor),
+    contentRoute(tasks, blobs), modelsRoute(catalog, providerFor), creditsRoute(credits),
   ];
+  const admin = adminRoutes(keys, credits);
   const publicRoutes: Route[] = [
     filesRoute(blobs, signer, () => Math.floor(now() / 1000)),
     healthzRoute(),
@@ -107,14 +124,16 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     ]),
     metricsRoute(metrics),
   ];
-  publicRoutes.push(...openapiRoutes(() => [...privateRoutes, ...publicRoutes].map((r) => r.doc), VERSION));
+  publicRoutes.push(...openapiRoutes(() => [...privateRoutes, ...publicRoutes, ...admin].map((r) => r.doc), VERSION));
 
   const http = await buildHttpApp({
     logger: log, bodyLimit: config.limits.bodyBytes, metrics, authenticate: keys, publicRoutes, privateRoutes,
+    limiter: createRateLimiter(config.rateLimitPerMinute, now), adminPlugin: adminScope(config.adminToken, admin),
   });
 
   return {
-    config, store, catalog, blobs, http, worker, tasks, keys, log,
+    config, store, catalog, blobs, http, worker, tasks, keys, credits, log,
+    runMaintenance: () => maintenance.runOnce(),
     async listen() {
       await http.listen({ host: config.host, port: config.port });
       const addr = http.server.address();
@@ -122,9 +141,11 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       if (!config.publicUrl) publicBase = `http://${host}:${port}`;
       worker?.start();
+      if (worker) maintenance.start(config.maintenanceIntervalMs);
       return `http://${host}:${port}`;
     },
     async close(deadlineMs = 10_000) {
+      maintenance.stop();
       await worker?.stop(deadlineMs);
       // server.close() reaps only connections idle at that instant; a keep-alive
       // socket finishing its last response a moment later would otherwise hold

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
+import { parseWindow, type OffPeakWindow } from './domain/off-peak.ts';
 
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -27,6 +28,14 @@ const Env = z.object({
   REELAY_IMAGE_FETCH_TIMEOUT_MS: int(100, 120_000).default(15_000),
   REELAY_WORKER_POLL_MS: int(10, 60_000).default(500),
   REELAY_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  /** Local time window in which off-peak tasks run even while normal tasks wait. */
+  OFF_PEAK_WINDOW: z.string().default('00:00-08:00'),
+  OFF_PEAK_TIMEZONE: z.string().default('UTC'),
+  REELAY_MAX_ACTIVE_TASKS_PER_KEY: int(1, 100_000).default(20),
+  REELAY_RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1200),
+  /** Enables the admin API (/admin/…) for bearers of this token. */
+  REELAY_ADMIN_TOKEN: z.string().min(16).optional(),
+  REELAY_MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
 });
 
 export type Env = z.infer<typeof Env>;
@@ -48,6 +57,11 @@ export interface Config {
     readonly pollMs: number;
   };
   readonly role: Env['REELAY_ROLE'];
+  readonly offPeak: OffPeakWindow;
+  readonly maxActiveTasksPerKey: number;
+  readonly rateLimitPerMinute: number;
+  readonly adminToken: string | undefined;
+  readonly maintenanceIntervalMs: number;
   readonly outputTtlSeconds: number;
   readonly urlSigningSecret: string | undefined;
   readonly imageFetchTimeoutMs: number;
@@ -101,7 +115,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.DATABASE_URL && !e.DATABASE_URL.startsWith('sqlite:') && !e.DATABASE_URL.startsWith('file:')) {
     problems.push(`DATABASE_URL: only SQLite files are supported in this build (got a ${e.DATABASE_URL.split(':')[0]} URL)`);
   }
-  if (problems.length) throw new ConfigError(problems);
+  const offPeak = parseWindow(e.OFF_PEAK_WINDOW, e.OFF_PEAK_TIMEZONE);
+  if (!offPeak) problems.push(`OFF_PEAK_WINDOW/OFF_PEAK_TIMEZONE: expected HH:MM-HH:MM and an IANA time zone (got ${JSON.stringify(e.OFF_PEAK_WINDOW)} in ${JSON.stringify(e.OFF_PEAK_TIMEZONE)})`);
+  if (problems.length || !offPeak) throw new ConfigError(problems);
 
   const dataDir = resolve(e.REELAY_DATA_DIR);
   const dbFile = e.DATABASE_URL ? e.DATABASE_URL.replace(/^(sqlite|file):(\/\/)?/, '') : join(dataDir, 'reelay.sqlite');
@@ -123,6 +139,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: e.REELAY_WORKER_POLL_MS,
     }),
     role: e.REELAY_ROLE,
+    offPeak: Object.freeze(offPeak),
+    maxActiveTasksPerKey: e.REELAY_MAX_ACTIVE_TASKS_PER_KEY,
+    rateLimitPerMinute: e.REELAY_RATE_LIMIT_PER_MINUTE,
+    adminToken: e.REELAY_ADMIN_TOKEN,
+    maintenanceIntervalMs: e.REELAY_MAINTENANCE_INTERVAL_MS,
     outputTtlSeconds: e.REELAY_OUTPUT_TTL_SECONDS,
     urlSigningSecret: e.REELAY_URL_SIGNING_SECRET,
     imageFetchTimeoutMs: e.REELAY_IMAGE_FETCH_TIMEOUT_MS,

@@ -23,9 +23,11 @@ async function main(argv: string[]): Promise<number> {
 export const USAGE = `Usage: reelay <command>
 
   serve [--demo]                     start the API server and worker (--demo: print a dev key and render a demo video)
-  keys create --name NAME [--json]   create an API key (shown once)
-  keys list [--json]                 list keys
+  keys create --name NAME [--credits N] [--json]   create an API key (shown once), optionally with credits
+  keys list [--json]                 list keys with their balances
   keys revoke KEY_ID                 revoke a key
+  credits grant KEY_ID AMOUNT [--note TEXT]   grant credits (a negative AMOUNT adjusts down)
+  credits show KEY_ID [--json]       balance and recent ledger entries
 
 Configuration comes from the environment (PORT, HOST, REELAY_DATA_DIR, …); see README.md.`;
 

@@ -1,20 +1,38 @@
+import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
-import { openSqlite, type Db } from './infra/db/connect.ts';
+import { openSqlite, type Db, type Dialect } from './infra/db/connect.ts';
 import { migrateToLatest } from './infra/db/migrate.ts';
 import { tasksRepo, type TasksRepo } from './infra/db/tasks-repo.ts';
 import { keysRepo, type KeysRepo } from './infra/db/keys-repo.ts';
+import { ledgerRepo, type LedgerRepo } from './infra/db/ledger-repo.ts';
 import { metaRepo } from './infra/db/meta-repo.ts';
+import type { Database } from './infra/db/schema.ts';
 
-export interface Store {
-  db: Db;
+export interface Repos {
   tasks: TasksRepo;
   keys: KeysRepo;
+  ledger: LedgerRepo;
+}
+
+export interface Store extends Repos {
+  db: Db;
   meta: ReturnType<typeof metaRepo>;
+  /** Run `fn` in one database transaction with repos bound to it (all or nothing). */
+  transaction<T>(fn: (repos: Repos) => Promise<T>): Promise<T>;
+}
+
+function repos(db: Kysely<Database>, dialect: Dialect): Repos {
+  return { tasks: tasksRepo(db, dialect), keys: keysRepo(db), ledger: ledgerRepo(db) };
 }
 
 /** Open the configured database and bring its schema up to date (the server and the CLI share this). */
 export async function openStore(config: Config): Promise<Store> {
   const db = openSqlite(config.databaseFile);
   await migrateToLatest(db.kysely);
-  return { db, tasks: tasksRepo(db.kysely, db.dialect), keys: keysRepo(db.kysely), meta: metaRepo(db.kysely) };
+  return {
+    db,
+    ...repos(db.kysely, db.dialect),
+    meta: metaRepo(db.kysely),
+    transaction: (fn) => db.kysely.transaction().execute((trx) => fn(repos(trx, db.dialect))),
+  };
 }

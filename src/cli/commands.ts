@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
 import { openStore } from '../store.ts';
 import { createKeyService } from '../domain/keys.ts';
+import { createCreditService } from '../domain/credits.ts';
 import { isApiError } from '../domain/errors.ts';
 import { serve } from './serve.ts';
 
@@ -16,17 +17,68 @@ export async function runCli(argv: string[], config: Config): Promise<number> {
     return serve(config, { demo: values.demo ?? false });
   }
   if (command === 'keys') return keysCommand(sub, rest, config);
+  if (command === 'credits') return creditsCommand(sub, rest, config);
   throw new UsageError(`unknown command "${command}"`);
 }
 
-async function keysCommand(sub: string | undefined, args: string[], config: Config): Promise<number> {
+/** Open the store, run one admin action, always close; domain errors become exit code 1. */
+async function withStore(config: Config, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<number>): Promise<number> {
   const store = await openStore(config);
-  const keys = createKeyService(store.keys, Date.now);
   try {
+    return await fn(store);
+  } catch (e) {
+    if (isApiError(e)) {
+      process.stderr.write(`reelay: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    await store.db.close();
+  }
+}
+
+function parseCredits(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(v)) throw new UsageError(`${what} must be a whole number of credits (got ${JSON.stringify(v)})`);
+  return Number(v);
+}
+
+async function creditsCommand(sub: string | undefined, args: string[], config: Config): Promise<number> {
+  return withStore(config, async (store) => {
+    const credits = createCreditService(store, Date.now);
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { note: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+    const keyId = positionals[0];
+    if (!keyId) throw new UsageError(`credits ${sub ?? ''} needs KEY_ID`);
+    if (sub === 'grant') {
+      const amount = parseCredits(positionals[1], 'AMOUNT');
+      if (amount === undefined) throw new UsageError('credits grant needs KEY_ID AMOUNT');
+      const balance = await credits.grant(keyId, amount, values.note ?? null);
+      process.stdout.write(values.json ? `${JSON.stringify({ key_id: keyId, balance })}\n` : `${keyId}: balance ${balance} credits\n`);
+      return 0;
+    }
+    if (sub === 'show') {
+      const s = await credits.summary({ keyId }, 20);
+      if (values.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+      else {
+        process.stdout.write(`${keyId}: balance ${s.balance} credits (${s.reserved_in_flight} reserved by tasks in flight)\n`);
+        for (const e of s.entries) process.stdout.write(`  ${new Date(e.created_at * 1000).toISOString()}  ${e.kind.padEnd(7)} ${String(e.amount).padStart(8)}  → ${e.balance_after}  ${e.task_id ?? e.note ?? ''}\n`);
+      }
+      return 0;
+    }
+    throw new UsageError(`unknown credits subcommand "${sub ?? ''}"`);
+  });
+}
+
+async function keysCommand(sub: string | undefined, args: string[], config: Config): Promise<number> {
+  return withStore(config, async (store) => {
+    const keys = createKeyService(store.keys, Date.now);
     if (sub === 'create') {
-      const { values } = parseArgs({ args, options: { name: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+      const { values } = parseArgs({ args, options: { name: { type: 'string' }, credits: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
       if (!values.name) throw new UsageError('keys create needs --name NAME');
+      const initial = parseCredits(values.credits, '--credits');
+      if (initial !== undefined && initial < 0) throw new UsageError('--credits must not be negative');
       const k = await keys.create(values.name);
+      if (initial) await createCreditService(store, Date.now).grant(k.id, initial, 'initial grant');
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ id: k.id, key: k.key, webhook_secret: k.webhook_secret })}\n`);
       } else {
@@ -38,7 +90,7 @@ async function keysCommand(sub: string | undefined, args: string[], config: Conf
       const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true });
       const all = await keys.list();
       if (values.json) process.stdout.write(`${JSON.stringify(all)}\n`);
-      else for (const k of all) process.stdout.write(`${k.id}\t${k.prefix}…\t${k.revoked_at ? 'revoked' : 'active'}\t${k.name}\n`);
+      else for (const k of all) process.stdout.write(`${k.id}\t${k.prefix}…\t${k.revoked_at ? 'revoked' : 'active'}\t${String(k.balance).padStart(10)} credits\t${k.name}\n`);
       return 0;
     }
     if (sub === 'revoke') {
@@ -49,13 +101,5 @@ async function keysCommand(sub: string | undefined, args: string[], config: Conf
       return 0;
     }
     throw new UsageError(`unknown keys subcommand "${sub ?? ''}"`);
-  } catch (e) {
-    if (isApiError(e)) {
-      process.stderr.write(`reelay: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    await store.db.close();
-  }
+  });
 }

@@ -26,6 +26,7 @@ async function devKey(app: Reelay): Promise<string> {
     return key;
   } catch {
     const created = await app.keys.create('dev (npm start)');
+    await app.credits.grant(created.id, 100_000, 'dev key for npm start');
     await mkdir(app.config.dataDir, { recursive: true });
     await writeFile(file, `${created.key}\n`, { mode: 0o600 });
     await chmod(file, 0o600);

@@ -18,17 +18,28 @@ const ModelSpec = z.object({
   audio: z.boolean(),
   last_frame: z.boolean(),
   providers: z.array(z.string()).nonempty(),
-});
+  /** Credits per second of output, by resolution; every listed size must be priced. */
+  price_per_second: z.record(z.string(), z.number().nonnegative()),
+  audio_price_per_second: z.number().nonnegative(),
+}).refine((m) => m.sizes.every((s) => s in m.price_per_second), { message: 'every size needs a price_per_second' });
 export type ModelSpec = z.infer<typeof ModelSpec>;
+
+const Pricing = z.object({
+  is_rec_surcharge: z.number().int().nonnegative(),
+  off_peak_discount: z.number().min(0).max(1),
+});
+export type Pricing = z.infer<typeof Pricing>;
 
 const CatalogFile = z.object({
   fps: z.number().int().positive(),
+  pricing: Pricing,
   resolutions: z.record(Resolution, z.object({ landscape: z.tuple([z.number(), z.number()]), portrait: z.tuple([z.number(), z.number()]) })),
   models: z.array(ModelSpec).nonempty(),
 });
 
 export interface Catalog {
   readonly fps: number;
+  readonly pricing: Pricing;
   readonly models: readonly ModelSpec[];
   find(id: string): ModelSpec | undefined;
   ids(): string[];
@@ -45,6 +56,7 @@ export function loadCatalog(doc: unknown = raw): Catalog {
   const res = file.resolutions as Record<Resolution, { landscape: [number, number]; portrait: [number, number] }>;
   return {
     fps: file.fps,
+    pricing: file.pricing,
     models: file.models,
     find: (id) => byId.get(id),
     ids: () => [...byId.keys()],

@@ -62,6 +62,13 @@ export const errors = {
   unsupportedMediaType: (got: string | undefined, allowed: string[]) =>
     new ApiError(415, 'invalid_request_error', 'unsupported_media_type',
       `Content-Type ${got ? `"${got}"` : '(none)'} is not supported here; use ${allowed.join(' or ')}.`),
+  insufficientCredits: (price: number, balance: number) =>
+    new ApiError(402, 'insufficient_credits_error', 'insufficient_credits',
+      `This task costs ${price} credits but the key's balance is ${balance}. Ask an admin to grant credits, or choose fewer seconds, a lower size, or off_peak.`),
+  tooManyActiveTasks: (limit: number) =>
+    new ApiError(429, 'rate_limit_error', 'too_many_active_tasks',
+      `This key already has ${limit} tasks queued or processing; wait for one to finish (or cancel one) and retry.`,
+      { headers: { 'retry-after': '5' } }),
   rateLimited: (message: string, retryAfterSeconds: number) =>
     new ApiError(429, 'rate_limit_error', 'rate_limited', message,
       { headers: { 'retry-after': String(retryAfterSeconds) } }),

@@ -38,6 +38,7 @@ export const TaskObject = z.object({
   status: TaskStatusSchema,
   progress: z.number().int().min(0).max(100),
   prompt: z.string(),
+  optimized_prompt: z.string().nullable().describe('is_rec with the local renderer: the richer prompt it rendered'),
   negative_prompt: z.string().nullable(),
   aspect_ratio: z.string(),
   seconds: z.string(),
@@ -61,7 +62,8 @@ export const TaskObject = z.object({
     seed: z.number().int(),
     has_audio: z.boolean(),
   }).catchall(z.unknown()).nullable().describe('Measured from the output file'),
-  credits: z.object({ reserved: z.number(), charged: z.number(), refunded: z.number() }),
+  credits: z.object({ reserved: z.number(), charged: z.number(), refunded: z.number() })
+    .describe('reserved at submit; charged on success, refunded in full on failure, cancel or off-peak expiry'),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
 export type TaskObject = z.infer<typeof TaskObject>;

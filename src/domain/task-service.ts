@@ -5,7 +5,10 @@ import { newTaskId } from './ids.ts';
 import { applySubmitRules, parseSubmitShape, type ImageSource, type TaskRequest } from './submit-rules.ts';
 import { toTaskObject, type Links } from './task-view.ts';
 import type { TaskObject } from './task-schemas.ts';
-import type { TasksRepo } from '../infra/db/tasks-repo.ts';
+import type { Store } from '../store.ts';
+import type { Lifecycle } from './task-lifecycle.ts';
+import { priceTask } from './pricing.ts';
+import { optimizePrompt } from './prompt-optimizer.ts';
 import type { TaskRow, TaskStatus } from '../infra/db/schema.ts';
 import type { BlobStore, BlobInfo } from '../infra/blob/blob-store.ts';
 import type { ImageFacts } from '../infra/images/inspect-image.ts';
@@ -17,7 +20,10 @@ export interface Actor {
 
 export interface TaskServiceDeps {
   catalog: Catalog;
-  tasks: TasksRepo;
+  store: Store;
+  lifecycle: Lifecycle;
+  /** Per key: tasks queued or processing at once; more → 429. */
+  maxActiveTasksPerKey: number;
   blobs: BlobStore;
   links: Links;
   fetchImage(url: string, param: string): Promise<Buffer>;
@@ -53,6 +59,7 @@ function requestHash(req: TaskRequest): string {
 /** The task API's rules, independent of HTTP: handlers parse, call one of these, reply. */
 export function createTaskService(d: TaskServiceDeps) {
   const view = (row: TaskRow) => toTaskObject(row, d.links);
+  const tasks = d.store.tasks;
 
   async function loadImage(src: ImageSource): Promise<{ data: Buffer; facts: ImageFacts }> {
     const data = src.kind === 'url' ? await d.fetchImage(src.url, src.param) : src.data;
@@ -68,7 +75,7 @@ export function createTaskService(d: TaskServiceDeps) {
   }
 
   async function ownedTask(actor: Actor, id: string): Promise<TaskRow> {
-    const row = await d.tasks.find(id, actor.keyId);
+    const row = await tasks.find(id, actor.keyId);
     // Another key's task answers exactly like an unknown id (API.md §2).
     if (!row) throw errors.notFound('task', id, 'task_id');
     return row;
@@ -84,8 +91,8 @@ export function createTaskService(d: TaskServiceDeps) {
         if (!/^[\x21-\x7e]{1,255}$/.test(idem)) {
           throw errors.invalid('invalid_idempotency_key', 'The Idempotency-Key header must be 1–255 visible ASCII characters.', 'Idempotency-Key');
         }
-        await d.tasks.releaseIdempotencyKey(actor.keyId, idem, d.now() - IDEMPOTENCY_WINDOW_MS);
-        const existing = await d.tasks.findByIdempotencyKey(actor.keyId, idem);
+        await tasks.releaseIdempotencyKey(actor.keyId, idem, d.now() - IDEMPOTENCY_WINDOW_MS);
+        const existing = await tasks.findByIdempotencyKey(actor.keyId, idem);
         if (existing) return replayOrConflict(existing, hash);
       }
 
@@ -93,29 +100,45 @@ export function createTaskService(d: TaskServiceDeps) {
       for (const src of req.images) loaded.push(await loadImage(src));
 
       const id = newTaskId();
+      const provider = d.providerFor(req.model.id);
+      const price = priceTask(req.model, d.catalog.pricing, {
+        seconds: req.seconds, resolution: req.resolution, audio: req.generateAudio, isRec: req.isRec, offPeak: req.offPeak,
+      }).credits;
+      // The local renderer has no optimiser of its own, so is_rec rewrites the prompt here; upstreams get the flag.
+      const optimized = req.isRec && provider === 'local' ? optimizePrompt(req.prompt) : null;
       const inputKeys = loaded.map((img, i) => `inputs/${id}/${i}.${img.facts.ext}`);
       try {
         for (const [i, img] of loaded.entries()) await d.blobs.put(inputKeys[i]!, img.data, img.facts.mime);
-        await d.tasks.insert({
-          id, key_id: actor.keyId, model: req.model.id, provider: d.providerFor(req.model.id),
-          status: 'queued', progress: 0, prompt: req.prompt, negative_prompt: req.negativePrompt,
-          aspect_ratio: req.aspectRatio, seconds: req.seconds, size: req.size, width: req.width, height: req.height,
-          seed: req.seed, generate_audio: req.generateAudio ? 1 : 0, off_peak: req.offPeak ? 1 : 0, is_rec: req.isRec ? 1 : 0,
-          callback_url: req.callbackUrl, options_json: JSON.stringify(req.options), input_keys: JSON.stringify(inputKeys),
-          credits_reserved: 0, credits_charged: 0, credits_refunded: 0, created_at: d.now(),
-          idempotency_key: idem ?? null, request_hash: hash,
+        await d.store.transaction(async (r) => {
+          // Reserving credits, inserting the task and queueing it are one transaction (nothing half-done).
+          if (await r.tasks.countActive(actor.keyId) >= d.maxActiveTasksPerKey) {
+            throw errors.tooManyActiveTasks(d.maxActiveTasksPerKey);
+          }
+          const now = d.now();
+          await r.tasks.insert({
+            id, key_id: actor.keyId, model: req.model.id, provider,
+            status: 'queued', progress: 0, prompt: req.prompt, negative_prompt: req.negativePrompt,
+            aspect_ratio: req.aspectRatio, seconds: req.seconds, size: req.size, width: req.width, height: req.height,
+            seed: req.seed, generate_audio: req.generateAudio ? 1 : 0, off_peak: req.offPeak ? 1 : 0, is_rec: req.isRec ? 1 : 0,
+            callback_url: req.callbackUrl, options_json: JSON.stringify(req.options), input_keys: JSON.stringify(inputKeys),
+            credits_reserved: price, credits_charged: 0, credits_refunded: 0, created_at: now,
+            idempotency_key: idem ?? null, request_hash: hash, optimized_prompt: optimized,
+          });
+          if (await r.ledger.reserve(actor.keyId, id, price, now) === undefined) {
+            throw errors.insufficientCredits(price, (await r.ledger.balance(actor.keyId)) ?? 0);
+          }
         });
       } catch (e) {
         // Nothing may be left behind by a submit that did not create a task.
         await d.blobs.deletePrefix(`inputs/${id}/`).catch(() => {});
         if (idem !== undefined && isUniqueViolation(e)) {
-          const winner = await d.tasks.findByIdempotencyKey(actor.keyId, idem);
+          const winner = await tasks.findByIdempotencyKey(actor.keyId, idem);
           if (winner) return replayOrConflict(winner, hash);
         }
         throw e;
       }
       d.onQueued(id);
-      return view((await d.tasks.find(id))!);
+      return view((await tasks.find(id))!);
     },
 
     async get(actor: Actor, id: string): Promise<TaskObject> {
@@ -125,11 +148,11 @@ export function createTaskService(d: TaskServiceDeps) {
     async list(actor: Actor, q: { limit: number; after?: string | undefined; status?: TaskStatus | undefined }) {
       let after: { createdAt: number; id: string } | undefined;
       if (q.after) {
-        const cursor = await d.tasks.find(q.after, actor.keyId);
+        const cursor = await tasks.find(q.after, actor.keyId);
         if (!cursor) throw errors.invalidField('after', `"after" must be the id of one of your tasks (got ${JSON.stringify(q.after)}).`);
         after = { createdAt: Number(cursor.created_at), id: cursor.id };
       }
-      const rows = await d.tasks.list({ keyId: actor.keyId, limit: q.limit + 1, status: q.status, after });
+      const rows = await tasks.list({ keyId: actor.keyId, limit: q.limit + 1, status: q.status, after });
       const page = rows.slice(0, q.limit).map(view);
       return {
         object: 'list' as const,
@@ -142,13 +165,13 @@ export function createTaskService(d: TaskServiceDeps) {
 
     async cancel(actor: Actor, id: string): Promise<TaskObject> {
       const row = await ownedTask(actor, id);
-      const won = await d.tasks.cancel(id, actor.keyId, d.now(), 'cancelled', 'The task was cancelled by the user.');
+      const won = await d.lifecycle.cancel(id, actor.keyId, d.now(), 'cancelled', 'The task was cancelled by the user.');
       if (!won) {
-        const now = await d.tasks.find(id, actor.keyId);
+        const now = await tasks.find(id, actor.keyId);
         throw errors.conflict('task_not_cancellable', `Task ${id} has already ended (status "${now?.status ?? row.status}") and cannot be cancelled.`);
       }
       d.onCancelled(id);
-      return view((await d.tasks.find(id))!);
+      return view((await tasks.find(id))!);
     },
 
     /** The blob behind GET …/content: the MP4, or the thumbnail JPEG. */

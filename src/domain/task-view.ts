@@ -22,6 +22,7 @@ export function toTaskObject(row: TaskRow, links: Links): TaskObject {
     status: row.status,
     progress: succeeded ? 100 : Number(row.progress),
     prompt: row.prompt,
+    optimized_prompt: row.optimized_prompt ?? null,
     negative_prompt: row.negative_prompt,
     aspect_ratio: row.aspect_ratio,
     seconds: String(row.seconds),

@@ -7,14 +7,18 @@ import { errors } from '../domain/errors.ts';
 import { authenticated } from './plugins/auth.ts';
 import { registerRoute, type Route } from './route.ts';
 import type { Metrics } from '../infra/metrics/metrics.ts';
+import type { RateLimiter } from './plugins/rate-limit.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: number;
   metrics: Metrics;
   authenticate: Parameters<typeof authenticated>[0];
+  limiter: RateLimiter;
   publicRoutes: Route[];
   privateRoutes: Route[];
+  /** Registered in their own scope with their own auth (the admin token). */
+  adminPlugin?: (scope: FastifyInstance) => Promise<void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -56,8 +60,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance> 
     limits: { fileSize: o.bodyLimit, files: 4, fields: 40, parts: 50, fieldSize: o.bodyLimit },
   });
   for (const r of o.publicRoutes) registerRoute(app, r);
-  await app.register(authenticated(o.authenticate, (scope) => {
+  await app.register(authenticated(o.authenticate, o.limiter, (scope) => {
     for (const r of o.privateRoutes) registerRoute(scope, r);
   }));
+  if (o.adminPlugin) await app.register(o.adminPlugin);
   return app;
 }

@@ -11,9 +11,13 @@ import type { TaskRow } from '../infra/db/schema.ts';
 import { FfmpegAbortedError } from '../infra/ffmpeg/run-ffmpeg.ts';
 import { ProviderError, type VideoProvider } from '../providers/provider.ts';
 import { finishOutput } from './finish-output.ts';
+import type { Lifecycle } from '../domain/task-lifecycle.ts';
 
 export interface WorkerDeps {
   tasks: TasksRepo;
+  lifecycle: Lifecycle;
+  /** Whether off-peak tasks may run now even while normal tasks wait. */
+  offPeakOpen(): boolean;
   blobs: BlobStore;
   catalog: Catalog;
   providers: Record<string, VideoProvider>;
@@ -63,13 +67,13 @@ export function createWorker(d: WorkerDeps) {
     const started = d.now();
     const log = d.log.child({ taskId: row.id, worker: id });
     if (Number(row.attempts) > d.maxAttempts) {
-      await d.tasks.fail(row.id, id, d.now(), 'render_failed', `The video could not be rendered after ${d.maxAttempts} attempts.`);
+      await d.lifecycle.fail(row.id, id, d.now(), 'render_failed', `The video could not be rendered after ${d.maxAttempts} attempts.`);
       return;
     }
     const model = d.catalog.find(row.model);
     const provider = d.providers[row.provider];
     if (!model || !provider) {
-      await d.tasks.fail(row.id, id, d.now(), 'provider_unavailable', `No provider is configured for ${row.model} (${row.provider}).`);
+      await d.lifecycle.fail(row.id, id, d.now(), 'provider_unavailable', `No provider is configured for ${row.model} (${row.provider}).`);
       return;
     }
     const renew = setInterval(() => {
@@ -84,14 +88,14 @@ export function createWorker(d: WorkerDeps) {
       const images = await Promise.all(inputKeys.map((k) => d.blobs.get(k)));
       const seed = row.seed == null ? defaultSeed(row.id) : Number(row.seed);
       const result = await provider.generate({
-        taskId: row.id, model, prompt: row.prompt, negativePrompt: row.negative_prompt, aspectRatio: row.aspect_ratio,
+        taskId: row.id, model, prompt: row.optimized_prompt ?? row.prompt, negativePrompt: row.negative_prompt, aspectRatio: row.aspect_ratio,
         seconds: Number(row.seconds), width: Number(row.width), height: Number(row.height), fps: d.catalog.fps, seed,
         generateAudio: Boolean(Number(row.generate_audio)), images, options: JSON.parse(row.options_json) as Record<string, unknown>,
       }, { signal: abort.signal, workDir, onProgress: (p) => void progress(row.id, Math.min(95, p * 0.95)) });
 
       const out = await finishOutput({ taskId: row.id, videoPath: result.videoPath, workDir, seed, details: result.details, ffmpeg: d.ffmpeg, blobs: d.blobs, signal: abort.signal });
       await progress(row.id, 99);
-      const won = await d.tasks.complete(row.id, id, d.now(), {
+      const won = await d.lifecycle.complete(row.id, id, d.now(), {
         outputKey: out.outputKey, thumbnailKey: out.thumbnailKey, metadataJson: JSON.stringify(out.metadata),
         expiresAt: d.now() + d.outputTtlSeconds * 1000,
       });
@@ -111,7 +115,7 @@ export function createWorker(d: WorkerDeps) {
       const known = e instanceof ProviderError;
       if (!known) log.error({ err: e }, 'task failed unexpectedly');
       else log.warn({ code: e.code, err: e.cause ?? e }, 'task failed');
-      await d.tasks.fail(row.id, id, d.now(), known ? e.code : 'internal_error',
+      await d.lifecycle.fail(row.id, id, d.now(), known ? e.code : 'internal_error',
         known ? e.message : 'The video could not be produced because of an internal error.');
       d.onRendered?.((d.now() - started) / 1000, 'failed');
     } finally {
@@ -127,7 +131,7 @@ export function createWorker(d: WorkerDeps) {
       if (running.size >= d.concurrency) { await sleep(d.pollMs); continue; }
       let row: TaskRow | undefined;
       try {
-        row = await d.tasks.claimNext(id, d.now(), d.leaseMs);
+        row = await d.tasks.claimNext(id, d.now(), d.leaseMs, d.offPeakOpen());
         backoff = 0;
       } catch (e) {
         backoff = Math.min(30_000, Math.max(500, backoff * 2));

@@ -21,11 +21,19 @@ export async function startServer(env: Record<string, string> = {}, overrides: R
   const dataDir = await mkdtemp(join(tmpdir(), 'reelay-test-'));
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', REELAY_DATA_DIR: dataDir, REELAY_ALLOW_PRIVATE_URLS: '1',
-    REELAY_WORKER_POLL_MS: '50', REELAY_WORKER_CONCURRENCY: '1', LOG_LEVEL: 'silent', ...env,
+    REELAY_WORKER_POLL_MS: '50', REELAY_WORKER_CONCURRENCY: '1', LOG_LEVEL: 'silent',
+    // Limits have their own tests; elsewhere they would only get in the way.
+    REELAY_MAX_ACTIVE_TASKS_PER_KEY: '100000', REELAY_RATE_LIMIT_PER_MINUTE: '10000000', ...env,
   });
   const app = await createReelay(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), ...overrides });
   const base = await app.listen();
-  const key = (await app.keys.create('test')).key;
+  // Test keys start rich so billing never gets in the way of what a test is about.
+  const grantKey = async (name: string) => {
+    const k = await app.keys.create(name);
+    await app.credits.grant(k.id, 10_000_000, 'test grant');
+    return k.key;
+  };
+  const key = await grantKey('test');
   const api: TestServer['api'] = (path, init = {}) => {
     const { json, headers, ...rest } = init;
     const h = new Headers(headers);
@@ -35,7 +43,7 @@ export async function startServer(env: Record<string, string> = {}, overrides: R
   };
   return {
     app, base, key, dataDir, api,
-    newKey: async (name = 'other') => (await app.keys.create(name)).key,
+    newKey: (name = 'other') => grantKey(name),
     async close() {
       await app.close(2000);
       await rm(dataDir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ describe('a server killed mid-render', () => {
   it('finishes the task after restart (lease lapses, task is claimed again)', async () => {
     // A short lease so the restarted worker takes over quickly; renewal keeps it alive normally.
     const env = { REELAY_DATA_DIR: dataDir, REELAY_LEASE_MS: '1500', REELAY_WORKER_POLL_MS: '100' };
-    const created = await cli(['keys', 'create', '--name', 'crash', '--json'], env);
+    const created = await cli(['keys', 'create', '--name', 'crash', '--credits', '100000', '--json'], env);
     expect(created.code).toBe(0);
     const { key, id, webhook_secret } = JSON.parse(created.stdout) as { key: string; id: string; webhook_secret: string };
     expect(id).toMatch(/^key_/);

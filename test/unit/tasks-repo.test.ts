@@ -16,7 +16,7 @@ function task(id: string, createdAt: number): NewTask {
     id, key_id: 'key_a', model: 'veo-2.0-generate-001', provider: 'local', status: 'queued', progress: 0, prompt: 'p',
     negative_prompt: null, aspect_ratio: '16:9', seconds: 5, size: '720p', width: 1280, height: 720, seed: null,
     generate_audio: 0, off_peak: 0, is_rec: 0, callback_url: null, options_json: '{}', input_keys: '[]',
-    credits_reserved: 0, credits_charged: 0, credits_refunded: 0, created_at: createdAt, idempotency_key: null, request_hash: null,
+    credits_reserved: 0, credits_charged: 0, credits_refunded: 0, created_at: createdAt, idempotency_key: null, request_hash: null, optimized_prompt: null,
   };
 }
 const done = { outputKey: 'o', thumbnailKey: 't', metadataJson: '{}', expiresAt: 0 };
@@ -25,7 +25,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reelay-repo-'));
   db = openSqlite(join(dir, 'db.sqlite'));
   await migrateToLatest(db.kysely);
-  await keysRepo(db.kysely).insert({ id: 'key_a', name: 'a', key_hash: 'h', key_prefix: 'p', webhook_secret: 'w', created_at: 0, revoked_at: null });
+  await keysRepo(db.kysely).insert({ id: 'key_a', name: 'a', key_hash: 'h', key_prefix: 'p', webhook_secret: 'w', created_at: 0, revoked_at: null, balance: 0 });
   repo = tasksRepo(db.kysely, db.dialect);
 });
 afterEach(async () => {
@@ -58,9 +58,9 @@ describe('the tasks table as a queue', () => {
     expect(again?.id).toBe('t1');
     expect(again?.attempts).toBe(2);
     expect(again?.started_at).toBe(100);
-    expect(await repo.complete('t1', 'dead', 1300, done)).toBe(false);
+    expect(await repo.complete('t1', 'dead', 1300, done)).toBeUndefined();
     expect(await repo.renewLease('t1', 'dead', 5000)).toBe(false);
-    expect(await repo.complete('t1', 'w2', 1300, done)).toBe(true);
+    expect(await repo.complete('t1', 'w2', 1300, done)).toBeDefined();
     expect((await repo.find('t1'))?.status).toBe('succeeded');
   });
 
@@ -83,12 +83,12 @@ describe('the tasks table as a queue', () => {
         repo.cancel(id, 'key_a', 10, 'cancelled', 'by user'),
         repo.complete(id, 'w', 10, done),
       ]);
-      expect(Number(cancelled) + Number(completed)).toBe(1);
+      expect(Number(Boolean(cancelled)) + Number(Boolean(completed))).toBe(1);
       const row = await repo.find(id);
       expect(row?.status).toBe(cancelled ? 'cancelled' : 'succeeded');
       // An ended task never changes again.
-      expect(await repo.cancel(id, 'key_a', 11, 'cancelled', 'again')).toBe(false);
-      expect(await repo.fail(id, 'w', 11, 'x', 'y')).toBe(false);
+      expect(await repo.cancel(id, 'key_a', 11, 'cancelled', 'again')).toBeUndefined();
+      expect(await repo.fail(id, 'w', 11, 'x', 'y')).toBeUndefined();
     }
   });
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { KeyService } from '../../domain/keys.ts';
 import type { Actor } from '../../domain/task-service.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -9,10 +10,11 @@ declare module 'fastify' {
 }
 
 /** Auth as a scope: every route registered inside `authenticated` requires a valid key. */
-export function authenticated(keys: KeyService, register: (scope: FastifyInstance) => void) {
+export function authenticated(keys: KeyService, limiter: RateLimiter, register: (scope: FastifyInstance) => void) {
   return async (scope: FastifyInstance) => {
     scope.addHook('onRequest', async (req) => {
       req.actor = await keys.authenticate(req.headers.authorization);
+      limiter.take(req.actor.keyId);
     });
     register(scope);
   };

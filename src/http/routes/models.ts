@@ -9,6 +9,10 @@ const ModelList = z.object({
     provider: z.string(), seconds: z.array(z.number()), default_seconds: z.number(), seconds_with_images: z.number().nullable(),
     sizes: z.array(z.object({ name: z.string(), landscape: z.string(), portrait: z.string() })),
     default_size: z.string(), aspect_ratios: z.array(z.string()), audio: z.boolean(), last_frame: z.boolean(),
+    pricing: z.object({
+      credits_per_second: z.record(z.string(), z.number()), audio_credits_per_second: z.number(),
+      is_rec_surcharge: z.number(), off_peak_discount: z.number(),
+    }).describe('price = ceil((seconds × (credits_per_second[size] + audio) + is_rec) × (1 − off_peak_discount if off_peak))'),
   })),
 });
 
@@ -30,6 +34,10 @@ export function modelsRoute(catalog: Catalog, providerFor: (model: string) => st
             return { name: s, landscape: `${l.width}x${l.height}`, portrait: `${p.width}x${p.height}` };
           }),
           default_size: m.default_size, aspect_ratios: m.aspect_ratios, audio: m.audio, last_frame: m.last_frame,
+          pricing: {
+            credits_per_second: m.price_per_second, audio_credits_per_second: m.audio_price_per_second,
+            is_rec_surcharge: catalog.pricing.is_rec_surcharge, off_peak_discount: catalog.pricing.off_peak_discount,
+          },
         })),
       };
     },

@@ -46,6 +46,8 @@ export interface TasksTable {
   attempts: number;
   idempotency_key: string | null;
   request_hash: string | null;
+  /** is_rec: the prompt the local optimiser wrote (the renderer uses it). */
+  optimized_prompt: string | null;
 }
 
 export interface ApiKeysTable {
@@ -56,6 +58,22 @@ export interface ApiKeysTable {
   webhook_secret: string;
   created_at: number;
   revoked_at: number | null;
+  /** Always equal to the sum of this key's credit_entries (changed only with one). */
+  balance: number;
+}
+
+export type CreditKind = 'grant' | 'reserve' | 'charge' | 'refund' | 'adjust';
+
+export interface CreditEntriesTable {
+  id: string;
+  key_id: string;
+  kind: CreditKind;
+  /** Signed change to the balance: reserve < 0, refund > 0, charge 0 (it makes a reservation final). */
+  amount: number;
+  balance_after: number;
+  task_id: string | null;
+  note: string | null;
+  created_at: number;
 }
 
 export interface MetaTable {
@@ -66,6 +84,7 @@ export interface MetaTable {
 export interface Database {
   tasks: TasksTable;
   api_keys: ApiKeysTable;
+  credit_entries: CreditEntriesTable;
   reelay_meta: MetaTable;
 }
 

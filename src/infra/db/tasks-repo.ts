@@ -67,14 +67,19 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
       return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
     },
 
-    /** Take the oldest runnable task: queued, or processing with a lapsed lease (its worker died). */
-    async claimNext(workerId: string, now: number, leaseMs: number): Promise<TaskRow | undefined> {
-      const runnable = db.selectFrom('tasks').select('id')
+    /**
+     * Take the oldest runnable task: queued, or processing with a lapsed lease
+     * (its worker died). Off-peak tasks sort behind normal ones unless the
+     * off-peak window is open, so outside it they run only when no normal task waits.
+     */
+    async claimNext(workerId: string, now: number, leaseMs: number, offPeakOpen = true): Promise<TaskRow | undefined> {
+      let runnable = db.selectFrom('tasks').select('id')
         .where((eb) => eb.or([
           eb('status', '=', 'queued'),
           eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', now)]),
-        ]))
-        .orderBy('created_at').orderBy('id').limit(1);
+        ]));
+      if (!offPeakOpen) runnable = runnable.orderBy('off_peak');
+      runnable = runnable.orderBy('created_at').orderBy('id').limit(1);
       const pick = dialect === 'postgres' ? runnable.forUpdate().skipLocked() : runnable;
       return db.updateTable('tasks')
         .set({
@@ -110,24 +115,26 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
         .execute();
     },
 
-    async complete(id: string, workerId: string, now: number, c: Completion): Promise<boolean> {
-      const r = await db.updateTable('tasks')
+    /** The terminal transitions return the updated row, or undefined when another writer ended the task first. */
+    complete(id: string, workerId: string, now: number, c: Completion): Promise<TaskRow | undefined> {
+      return db.updateTable('tasks')
         .set({
           status: 'succeeded', progress: 100, completed_at: now, expires_at: c.expiresAt,
           output_key: c.outputKey, thumbnail_key: c.thumbnailKey, metadata_json: c.metadataJson,
-          lease_owner: null, lease_expires_at: null,
+          lease_owner: null, lease_expires_at: null, credits_charged: sql`credits_reserved`,
         })
         .where('id', '=', id).where('lease_owner', '=', workerId).where('status', '=', 'processing')
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+        .returningAll().executeTakeFirst();
     },
 
-    async fail(id: string, workerId: string, now: number, code: string, message: string): Promise<boolean> {
-      const r = await db.updateTable('tasks')
-        .set({ status: 'failed', completed_at: now, error_code: code, error_message: message, lease_owner: null, lease_expires_at: null })
+    fail(id: string, workerId: string, now: number, code: string, message: string): Promise<TaskRow | undefined> {
+      return db.updateTable('tasks')
+        .set({
+          status: 'failed', completed_at: now, error_code: code, error_message: message, lease_owner: null, lease_expires_at: null,
+          credits_refunded: sql`credits_reserved`,
+        })
         .where('id', '=', id).where('lease_owner', '=', workerId).where('status', '=', 'processing')
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+        .returningAll().executeTakeFirst();
     },
 
     /** Hand a task back to the queue (graceful shutdown): another worker picks it up at once. */
@@ -137,12 +144,30 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
         .execute();
     },
 
-    async cancel(id: string, keyId: string, now: number, code: string, message: string): Promise<boolean> {
-      const r = await db.updateTable('tasks')
-        .set({ status: 'cancelled', completed_at: now, error_code: code, error_message: message, lease_owner: null, lease_expires_at: null })
-        .where('id', '=', id).where('key_id', '=', keyId).where('status', 'in', ACTIVE)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+    /** Cancel an active task; `keyId` restricts it to its owner (a user's cancel), omitted for system expiry. */
+    cancel(id: string, keyId: string | null, now: number, code: string, message: string): Promise<TaskRow | undefined> {
+      let q = db.updateTable('tasks')
+        .set({
+          status: 'cancelled', completed_at: now, error_code: code, error_message: message, lease_owner: null, lease_expires_at: null,
+          credits_refunded: sql`credits_reserved`,
+        })
+        .where('id', '=', id).where('status', 'in', ACTIVE);
+      if (keyId !== null) q = q.where('key_id', '=', keyId);
+      return q.returningAll().executeTakeFirst();
+    },
+
+    async countActive(keyId: string): Promise<number> {
+      const r = await db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('key_id', '=', keyId).where('status', 'in', ACTIVE).executeTakeFirst();
+      return Number(r?.n ?? 0);
+    },
+
+    /** Off-peak tasks created before `createdBefore` that have not ended (API.md §8: 48 h). */
+    async expiredOffPeak(createdBefore: number, limit = 100): Promise<string[]> {
+      const rows = await db.selectFrom('tasks').select('id')
+        .where('off_peak', '=', 1).where('status', 'in', ACTIVE).where('created_at', '<', createdBefore)
+        .orderBy('created_at').limit(limit).execute();
+      return rows.map((r) => r.id);
     },
 
     async countByStatus(): Promise<Record<string, number>> {

@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import type { TasksRepo } from '../infra/db/tasks-repo.ts';
+import type { Lifecycle } from '../domain/task-lifecycle.ts';
+import { OFF_PEAK_MAX_AGE_MS } from '../domain/off-peak.ts';
+
+export interface MaintenanceDeps {
+  tasks: TasksRepo;
+  lifecycle: Lifecycle;
+  now(): number;
+  /** Stop a render of this task in this process, if running. */
+  abort(taskId: string): void;
+  log: Logger;
+}
+
+/**
+ * Periodic jobs that keep promises made to users: off-peak tasks not finished
+ * 48 h after creation are cancelled and refunded. Each item is ended through
+ * the guarded lifecycle, so running this on many nodes at once is harmless.
+ */
+export function createMaintenance(d: MaintenanceDeps) {
+  async function runOnce() {
+    let expired = 0;
+    for (;;) {
+      const ids = await d.tasks.expiredOffPeak(d.now() - OFF_PEAK_MAX_AGE_MS);
+      if (ids.length === 0) break;
+      for (const id of ids) {
+        const row = await d.lifecycle.cancel(id, null, d.now(), 'off_peak_expired',
+          'This off-peak task did not finish within 48 hours of creation; it was cancelled and its credits refunded.');
+        if (row) { expired++; d.abort(id); }
+      }
+      if (ids.length < 100) break;
+    }
+    if (expired) d.log.info({ expired }, 'expired off-peak tasks');
+    return { offPeakExpired: expired };
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    runOnce,
+    start(intervalMs: number) {
+      timer ??= setInterval(() => {
+        runOnce().catch((e) => d.log.error({ err: e }, 'maintenance run failed'));
+      }, intervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}
