@@ -18,7 +18,7 @@ import { localProvider } from './providers/local/local-provider.ts';
 import type { VideoProvider } from './providers/provider.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
 import { createMaintenance } from './worker/maintenance.ts';
-import { createLifecycle } from './domain/task-lifecycle.ts';
+import { createLifecycle, type Lifecycle } from './domain/task-lifecycle.ts';
 import { createCreditService, type CreditService } from './domain/credits.ts';
 import { isInWindow } from './domain/off-peak.ts';
 import { createRateLimiter } from './http/plugins/rate-limit.ts';
@@ -56,6 +56,7 @@ export interface Reelay {
   tasks: TaskService;
   keys: KeyService;
   credits: CreditService;
+  lifecycle: Lifecycle;
   log: Logger;
   /** One pass of the periodic jobs (off-peak expiry), for tests and operators. */
   runMaintenance(): Promise<{ offPeakExpired: number }>;
@@ -132,7 +133,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   });
 
   return {
-    config, store, catalog, blobs, http, worker, tasks, keys, credits, log,
+    config, store, catalog, blobs, http, worker, tasks, keys, credits, lifecycle, log,
     runMaintenance: () => maintenance.runOnce(),
     async listen() {
       await http.listen({ host: config.host, port: config.port });

@@ -23,6 +23,20 @@ describe('reelay keys', () => {
     expect(after.find((r) => r.id === k.id)?.revoked_at).toEqual(expect.any(Number));
   });
 
+  it('keys create --credits, credits grant and credits show keep the ledger', async () => {
+    const k = JSON.parse((await cli(['keys', 'create', '--name', 'rich', '--credits', '500', '--json'], env)).stdout) as { id: string };
+    const granted = await cli(['credits', 'grant', k.id, '250', '--note', 'bonus', '--json'], env);
+    expect(JSON.parse(granted.stdout)).toEqual({ key_id: k.id, balance: 750 });
+    const shown = JSON.parse((await cli(['credits', 'show', k.id, '--json'], env)).stdout) as { balance: number; entries: { kind: string; note: string }[] };
+    expect(shown.balance).toBe(750);
+    expect(shown.entries.map((e) => [e.kind, e.note])).toEqual([['grant', 'bonus'], ['grant', 'initial grant']]);
+    const below = await cli(['credits', 'grant', k.id, '--', '-1000'], env);
+    expect(below.code).toBe(1);
+    expect(below.stderr).toMatch(/negative/);
+    expect((await cli(['credits', 'grant', k.id, 'lots'], env)).code).toBe(2);
+    expect((await cli(['credits', 'grant', k.id, '-5'], env)).code).toBe(2); // an option-looking amount needs --
+  });
+
   it('usage errors exit 2 with a message; unknown key ids exit 1', async () => {
     const none = await cli([], env);
     expect(none.code).toBe(2);

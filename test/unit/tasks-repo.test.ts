@@ -92,6 +92,17 @@ describe('the tasks table as a queue', () => {
     }
   });
 
+  it('off-peak tasks wait behind normal ones outside the window, and run when nothing else waits', async () => {
+    await repo.insert({ ...task('off', 1), off_peak: 1 });
+    await repo.insert(task('normal', 2));
+    expect((await repo.claimNext('w', 10, 1000, false))?.id).toBe('normal');
+    expect((await repo.claimNext('w', 10, 1000, false))?.id).toBe('off');
+    await repo.insert({ ...task('off2', 3), off_peak: 1 });
+    await repo.insert(task('normal2', 4));
+    // Inside the window it is plain first-come, first-served.
+    expect((await repo.claimNext('w', 10, 1000, true))?.id).toBe('off2');
+  });
+
   it('release hands a task back for immediate re-claim', async () => {
     await repo.insert(task('t1', 1));
     await repo.claimNext('w1', 100, 60_000);
