@@ -86,12 +86,15 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   const providerFor = (modelId: string) => catalog.find(modelId)?.providers.find((p) => p in providers) ?? 'local';
   const metrics = createMetrics(store.tasks, now);
 
-  const lifecycle = createLifecycle(store);
+  // Every ending (worker, cancel, expiry) drops the cached view of that task.
+  let taskChanged = (_id: string) => {};
+  const lifecycle = createLifecycle(store, { onEnded: (row) => taskChanged(row.id) });
   const worker = config.role === 'api' ? null : createWorker({
     tasks: store.tasks, lifecycle, offPeakOpen: () => isInWindow(now(), config.offPeak), blobs, catalog, providers, ffmpeg: config.ffmpeg,
     concurrency: config.worker.concurrency, leaseMs: config.worker.leaseMs, maxAttempts: config.worker.maxAttempts,
     pollMs: config.worker.pollMs, outputTtlSeconds: config.outputTtlSeconds, now, log: log.child({ component: 'worker' }),
     onRendered: (s, outcome) => metrics.renderDuration.observe({ outcome }, s),
+    onTaskChanged: (id) => taskChanged(id),
   });
 
   const maintenance = createMaintenance({
@@ -110,6 +113,8 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     onQueued: () => worker?.wake(),
     onCancelled: (id) => worker?.abort(id),
   });
+
+  taskChanged = (id) => tasks.invalidate(id);
 
   const privateRoutes: Route[] = [
     submitRoute(tasks, config.limits.bodyBytes), listRoute(tasks), getRoute(tasks), cancelRoute(tasks),

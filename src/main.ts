@@ -12,7 +12,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof UsageError || String((e as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`reelay: ${e.message}\n\n${USAGE}\n`);
+      process.stderr.write(`reelay: ${(e as Error).message}\n\n${USAGE}\n`);
       return 2;
     }
     process.stderr.write(`reelay: ${(e as Error).message}\n`);

@@ -52,11 +52,15 @@ try {
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', REELAY_DATA_DIR: dataDir, REELAY_ROLE: 'all',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+    // The per-key request limit would turn most of a flood into 429s; the bench measures the poll path itself.
+    REELAY_RATE_LIMIT_PER_MINUTE: '10000000',
     FFMPEG_PATH: process.env.FFMPEG_PATH, FFPROBE_PATH: process.env.FFPROBE_PATH,
   });
   app = await createReelay(config);
   const base = await app.listen();
-  const key = (await app.keys.create('bench')).key;
+  const created = await app.keys.create('bench');
+  await app.credits.grant(created.id, 1_000_000, 'bench');
+  const key = created.key;
   const auth = { authorization: `Bearer ${key}` };
 
   const image = await makeImage(640, 360, 'png');

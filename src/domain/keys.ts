@@ -16,7 +16,22 @@ export interface CreatedKey {
   created_at: number;
 }
 
+/** How long a key lookup is trusted; a revocation on another node takes effect within this. */
+export const AUTH_CACHE_MS = 5000;
+
 export function createKeyService(keys: KeysRepo, now: () => number) {
+  // Every poll authenticates; remembering recent lookups saves a query per request.
+  const cache = new Map<string, { keyId: string | null; revoked: boolean; until: number }>();
+  async function lookup(hash: string) {
+    const t = now();
+    const hit = cache.get(hash);
+    if (hit && hit.until > t) return hit;
+    const row = await keys.findByHash(hash);
+    const entry = { keyId: row?.id ?? null, revoked: row?.revoked_at != null, until: t + AUTH_CACHE_MS };
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(hash, entry);
+    return entry;
+  }
   return {
     async create(name: string): Promise<CreatedKey> {
       const trimmed = name.trim();
@@ -33,10 +48,10 @@ export function createKeyService(keys: KeysRepo, now: () => number) {
       if (!authorization) throw errors.unauthorized();
       const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       if (!m) throw errors.unauthorized('The Authorization header must be "Bearer <API key>".');
-      const row = await keys.findByHash(hashKey(m[1]!));
-      if (!row) throw errors.unauthorized('Invalid API key.');
-      if (row.revoked_at != null) throw errors.unauthorized('This API key has been revoked.');
-      return { keyId: row.id };
+      const entry = await lookup(hashKey(m[1]!));
+      if (!entry.keyId) throw errors.unauthorized('Invalid API key.');
+      if (entry.revoked) throw errors.unauthorized('This API key has been revoked.');
+      return { keyId: entry.keyId };
     },
 
     async list() {
@@ -50,6 +65,7 @@ export function createKeyService(keys: KeysRepo, now: () => number) {
     async revoke(id: string): Promise<void> {
       if (!(await keys.find(id))) throw errors.notFound('key', id);
       await keys.revoke(id, now());
+      cache.clear();
     },
   };
 }

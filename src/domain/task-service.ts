@@ -44,6 +44,12 @@ export interface SubmitOptions {
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+/**
+ * Polls are the hot path: a task's serialised object is reused for this long.
+ * Changes made in this process invalidate it at once; a change made by a
+ * worker in another process shows up within this bound.
+ */
+export const TASK_CACHE_MS = 1000;
 export const LIST_MAX = 100;
 
 function requestHash(req: TaskRequest): string {
@@ -60,6 +66,7 @@ function requestHash(req: TaskRequest): string {
 export function createTaskService(d: TaskServiceDeps) {
   const view = (row: TaskRow) => toTaskObject(row, d.links);
   const tasks = d.store.tasks;
+  const cache = new Map<string, { keyId: string; json: string; until: number }>();
 
   async function loadImage(src: ImageSource): Promise<{ data: Buffer; facts: ImageFacts }> {
     const data = src.kind === 'url' ? await d.fetchImage(src.url, src.param) : src.data;
@@ -145,6 +152,23 @@ export function createTaskService(d: TaskServiceDeps) {
       return view(await ownedTask(actor, id));
     },
 
+    /** The task object already serialised: the poll endpoint's fast path. */
+    async getJson(actor: Actor, id: string): Promise<string> {
+      const t = d.now();
+      const hit = cache.get(id);
+      if (hit && hit.until > t && hit.keyId === actor.keyId) return hit.json;
+      const row = await ownedTask(actor, id);
+      const json = JSON.stringify(view(row));
+      if (cache.size >= 50_000) cache.clear();
+      cache.set(id, { keyId: row.key_id, json, until: t + TASK_CACHE_MS });
+      return json;
+    },
+
+    /** Drop the cached view of a task that changed in this process. */
+    invalidate(id: string): void {
+      cache.delete(id);
+    },
+
     async list(actor: Actor, q: { limit: number; after?: string | undefined; status?: TaskStatus | undefined }) {
       let after: { createdAt: number; id: string } | undefined;
       if (q.after) {
@@ -170,6 +194,7 @@ export function createTaskService(d: TaskServiceDeps) {
         const now = await tasks.find(id, actor.keyId);
         throw errors.conflict('task_not_cancellable', `Task ${id} has already ended (status "${now?.status ?? row.status}") and cannot be cancelled.`);
       }
+      cache.delete(id);
       d.onCancelled(id);
       return view((await tasks.find(id))!);
     },

@@ -30,6 +30,8 @@ export interface WorkerDeps {
   now(): number;
   log: Logger;
   onRendered?(seconds: number, outcome: 'succeeded' | 'failed'): void;
+  /** A task's stored state changed here (claim, progress): cached views of it are stale. */
+  onTaskChanged?(taskId: string): void;
   scratchDir?: string;
 }
 
@@ -61,6 +63,7 @@ export function createWorker(d: WorkerDeps) {
     if ((lastProgressWrite.get(taskId) ?? -1) >= p) return;
     lastProgressWrite.set(taskId, p);
     await d.tasks.reportProgress(taskId, id, p).catch((e) => d.log.warn({ err: e, taskId }, 'progress write failed'));
+    d.onTaskChanged?.(taskId);
   }
 
   async function execute(row: TaskRow, abort: AbortController): Promise<void> {
@@ -140,6 +143,7 @@ export function createWorker(d: WorkerDeps) {
         continue;
       }
       if (!row) { await sleep(d.pollMs); continue; }
+      d.onTaskChanged?.(row.id);
       const abort = new AbortController();
       const entry = { abort, releasing: false, done: Promise.resolve() };
       const taskId = row.id;

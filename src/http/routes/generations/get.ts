@@ -13,9 +13,10 @@ export function getRoute(tasks: TaskService): Route {
       summary: 'Get a task (poll it every few seconds)', params: TaskParams,
       responses: { 200: { description: 'The task', schema: TaskObject }, 404: { description: 'Unknown or not yours', schema: ErrorBody } },
     },
-    async handler(req) {
+    async handler(req, reply) {
       const { task_id } = parseInput(TaskParams, req.params);
-      return tasks.get(actorOf(req), task_id);
+      reply.type('application/json; charset=utf-8');
+      return tasks.getJson(actorOf(req), task_id);
     },
   };
 }
