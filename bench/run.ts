@@ -11,9 +11,11 @@
 import { cpus, platform, arch } from 'node:os';
 import { cleanupAll } from './lib/child.ts';
 import { pollBench, pollOptionsFromEnv } from './poll.ts';
+import { renderBench } from './render.ts';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   poll: () => pollBench(pollOptionsFromEnv()),
+  render: () => renderBench(),
 };
 
 async function main(argv: string[]): Promise<number> {
