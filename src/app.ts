@@ -24,6 +24,13 @@ import { isInWindow } from './domain/off-peak.ts';
 import { createRateLimiter } from './http/plugins/rate-limit.ts';
 import { creditsRoute } from './http/routes/credits.ts';
 import { adminRoutes, adminScope } from './http/routes/admin.ts';
+import { webhookRoutes } from './http/routes/webhooks.ts';
+import { createWebhookService, type WebhookService } from './domain/webhooks.ts';
+import { createDispatcher } from './webhooks/dispatcher.ts';
+import { assertPublicTarget } from './infra/net/check-target.ts';
+import { UnsafeUrlError } from './infra/net/safe-fetch.ts';
+import { toTaskObject } from './domain/task-view.ts';
+import { errors } from './domain/errors.ts';
 import { buildHttpApp } from './http/app.ts';
 import type { Route } from './http/route.ts';
 import { submitRoute } from './http/routes/generations/submit.ts';
@@ -42,8 +49,10 @@ export const VERSION = '0.1.0';
 export interface ReelayOverrides {
   logger?: Logger;
   now?: () => number;
-  /** Injected DNS for image URLs (tests). */
+  /** Injected DNS for image and callback URLs (tests). */
   lookup?: LookupFn;
+  /** TEST SEAM ONLY: which addresses count as public for outbound calls (see safeFetch). */
+  isAllowedAddress?: (ip: string) => boolean;
 }
 
 export interface Reelay {
@@ -56,6 +65,7 @@ export interface Reelay {
   tasks: TaskService;
   keys: KeyService;
   credits: CreditService;
+  webhooks: WebhookService;
   lifecycle: Lifecycle;
   log: Logger;
   /** One pass of the periodic jobs (off-peak expiry), for tests and operators. */
@@ -88,7 +98,21 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
 
   // Every ending (worker, cancel, expiry) drops the cached view of that task.
   let taskChanged = (_id: string) => {};
-  const lifecycle = createLifecycle(store, { onEnded: (row) => taskChanged(row.id) });
+  const lifecycle = createLifecycle(store, {
+    onEnded: (row) => { taskChanged(row.id); if (row.callback_url) dispatcher?.wake(); },
+    eventPayload: (row, type, at) => JSON.stringify({ type, timestamp: new Date(at).toISOString(), data: toTaskObject(row, links) }),
+  });
+  const outbound = {
+    allowPrivate: config.allowPrivateUrls,
+    ...(o.lookup ? { lookup: o.lookup } : {}),
+    ...(o.isAllowedAddress ? { isAllowedAddress: o.isAllowedAddress } : {}),
+  };
+  // Webhooks go out from worker nodes; API-only nodes just write the outbox.
+  const dispatcher = config.role === 'api' ? null : createDispatcher({
+    outbox: store.outbox, keys: store.keys, now, log: log.child({ component: 'webhooks' }), ...outbound,
+    timeoutMs: config.webhooks.timeoutMs, concurrency: config.webhooks.concurrency, pollMs: config.worker.pollMs,
+    backoffScale: config.webhooks.backoffScale, onOutcome: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+  });
   const worker = config.role === 'api' ? null : createWorker({
     tasks: store.tasks, lifecycle, offPeakOpen: () => isInWindow(now(), config.offPeak), blobs, catalog, providers, ffmpeg: config.ffmpeg,
     concurrency: config.worker.concurrency, leaseMs: config.worker.leaseMs, maxAttempts: config.worker.maxAttempts,
@@ -102,6 +126,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   });
   const keys = createKeyService(store.keys, now);
   const credits = createCreditService(store, now);
+  const webhooks = createWebhookService(store, now, () => dispatcher?.wake());
   const tasks = createTaskService({
     catalog, store, lifecycle, maxActiveTasksPerKey: config.maxActiveTasksPerKey,
     blobs, links, providerFor, now, allowPrivateUrls: config.allowPrivateUrls,
@@ -109,6 +134,14 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
       allowPrivate: config.allowPrivateUrls, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes,
       ...(o.lookup ? { lookup: o.lookup } : {}),
     }),
+    checkCallbackUrl: async (url) => {
+      try {
+        await assertPublicTarget(url, { ...outbound, label: 'callback_url' });
+      } catch (e) {
+        if (e instanceof UnsafeUrlError) throw errors.invalidField('callback_url', `"callback_url": ${e.message}.`);
+        throw e;
+      }
+    },
     inspectImage: (data, param) => inspectImage(data, param, config.limits),
     onQueued: () => worker?.wake(),
     onCancelled: (id) => worker?.abort(id),
@@ -118,7 +151,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
 
   const privateRoutes: Route[] = [
     submitRoute(tasks, config.limits.bodyBytes), listRoute(tasks), getRoute(tasks), cancelRoute(tasks),
-    contentRoute(tasks, blobs), modelsRoute(catalog, providerFor), creditsRoute(credits),
+    contentRoute(tasks, blobs), modelsRoute(catalog, providerFor), creditsRoute(credits), ...webhookRoutes(webhooks),
   ];
   const admin = adminRoutes(keys, credits);
   const publicRoutes: Route[] = [
@@ -138,7 +171,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   });
 
   return {
-    config, store, catalog, blobs, http, worker, tasks, keys, credits, lifecycle, log,
+    config, store, catalog, blobs, http, worker, tasks, keys, credits, webhooks, lifecycle, log,
     runMaintenance: () => maintenance.runOnce(),
     async listen() {
       await http.listen({ host: config.host, port: config.port });
@@ -147,12 +180,13 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       if (!config.publicUrl) publicBase = `http://${host}:${port}`;
       worker?.start();
+      dispatcher?.start();
       if (worker) maintenance.start(config.maintenanceIntervalMs);
       return `http://${host}:${port}`;
     },
     async close(deadlineMs = 10_000) {
       maintenance.stop();
-      await worker?.stop(deadlineMs);
+      await Promise.all([worker?.stop(deadlineMs), dispatcher?.stop()]);
       // server.close() reaps only connections idle at that instant; a keep-alive
       // socket finishing its last response a moment later would otherwise hold
       // shutdown for the whole keep-alive timeout. Keep reaping, then force.

@@ -36,6 +36,10 @@ const Env = z.object({
   /** Enables the admin API (/admin/…) for bearers of this token. */
   REELAY_ADMIN_TOKEN: z.string().min(16).optional(),
   REELAY_MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  REELAY_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
+  REELAY_WEBHOOK_CONCURRENCY: int(1, 1000).default(16),
+  /** Multiplies the retry schedule (tests run a day's schedule in milliseconds). */
+  REELAY_WEBHOOK_BACKOFF_SCALE: z.coerce.number().positive().max(1).default(1),
 });
 
 export type Env = z.infer<typeof Env>;
@@ -62,6 +66,7 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   readonly adminToken: string | undefined;
   readonly maintenanceIntervalMs: number;
+  readonly webhooks: { readonly timeoutMs: number; readonly concurrency: number; readonly backoffScale: number };
   readonly outputTtlSeconds: number;
   readonly urlSigningSecret: string | undefined;
   readonly imageFetchTimeoutMs: number;
@@ -144,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitPerMinute: e.REELAY_RATE_LIMIT_PER_MINUTE,
     adminToken: e.REELAY_ADMIN_TOKEN,
     maintenanceIntervalMs: e.REELAY_MAINTENANCE_INTERVAL_MS,
+    webhooks: Object.freeze({ timeoutMs: e.REELAY_WEBHOOK_TIMEOUT_MS, concurrency: e.REELAY_WEBHOOK_CONCURRENCY, backoffScale: e.REELAY_WEBHOOK_BACKOFF_SCALE }),
     outputTtlSeconds: e.REELAY_OUTPUT_TTL_SECONDS,
     urlSigningSecret: e.REELAY_URL_SIGNING_SECRET,
     imageFetchTimeoutMs: e.REELAY_IMAGE_FETCH_TIMEOUT_MS,

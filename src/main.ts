@@ -26,6 +26,7 @@ export const USAGE = `Usage: reelay <command>
   keys create --name NAME [--credits N] [--json]   create an API key (shown once), optionally with credits
   keys list [--json]                 list keys with their balances
   keys revoke KEY_ID                 revoke a key
+  keys rotate-webhook-secret KEY_ID [--overlap-hours H]   new signing secret; the old one also signs for H hours (24)
   credits grant KEY_ID AMOUNT [--note TEXT]   grant credits (a negative AMOUNT adjusts down)
   credits show KEY_ID [--json]       balance and recent ledger entries
 

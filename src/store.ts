@@ -6,12 +6,14 @@ import { tasksRepo, type TasksRepo } from './infra/db/tasks-repo.ts';
 import { keysRepo, type KeysRepo } from './infra/db/keys-repo.ts';
 import { ledgerRepo, type LedgerRepo } from './infra/db/ledger-repo.ts';
 import { metaRepo } from './infra/db/meta-repo.ts';
+import { outboxRepo, type OutboxRepo } from './infra/db/outbox-repo.ts';
 import type { Database } from './infra/db/schema.ts';
 
 export interface Repos {
   tasks: TasksRepo;
   keys: KeysRepo;
   ledger: LedgerRepo;
+  outbox: OutboxRepo;
 }
 
 export interface Store extends Repos {
@@ -22,7 +24,7 @@ export interface Store extends Repos {
 }
 
 function repos(db: Kysely<Database>, dialect: Dialect): Repos {
-  return { tasks: tasksRepo(db, dialect), keys: keysRepo(db), ledger: ledgerRepo(db) };
+  return { tasks: tasksRepo(db, dialect), keys: keysRepo(db), ledger: ledgerRepo(db), outbox: outboxRepo(db, dialect) };
 }
 
 /** Open the configured database and bring its schema up to date (the server and the CLI share this). */

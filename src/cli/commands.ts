@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { openStore } from '../store.ts';
 import { createKeyService } from '../domain/keys.ts';
 import { createCreditService } from '../domain/credits.ts';
+import { createWebhookService } from '../domain/webhooks.ts';
 import { isApiError } from '../domain/errors.ts';
 import { serve } from './serve.ts';
 
@@ -91,6 +92,17 @@ async function keysCommand(sub: string | undefined, args: string[], config: Conf
       const all = await keys.list();
       if (values.json) process.stdout.write(`${JSON.stringify(all)}\n`);
       else for (const k of all) process.stdout.write(`${k.id}\t${k.prefix}…\t${k.revoked_at ? 'revoked' : 'active'}\t${String(k.balance).padStart(10)} credits\t${k.name}\n`);
+      return 0;
+    }
+    if (sub === 'rotate-webhook-secret') {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'overlap-hours': { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+      const id = positionals[0];
+      if (!id) throw new UsageError('keys rotate-webhook-secret needs KEY_ID');
+      const hours = values['overlap-hours'] === undefined ? 24 : Number(values['overlap-hours']);
+      if (!Number.isFinite(hours) || hours < 0) throw new UsageError('--overlap-hours must be a non-negative number');
+      const r = await createWebhookService(store, Date.now, () => {}).rotateSecret(id, Math.round(hours * 3600_000));
+      process.stdout.write(values.json ? `${JSON.stringify(r)}\n`
+        : `New webhook secret for ${id} (shown once): ${r.webhook_secret}\nThe previous secret also signs until ${new Date(r.previous_secret_valid_until * 1000).toISOString()}.\n`);
       return 0;
     }
     if (sub === 'revoke') {

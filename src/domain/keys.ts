@@ -38,7 +38,7 @@ export function createKeyService(keys: KeysRepo, now: () => number) {
       if (!trimmed || trimmed.length > 200) throw errors.invalidField('name', '"name" must be 1–200 characters.');
       const key = newApiKey();
       const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
-      const row = { id: newKeyId(), name: trimmed, key_hash: hashKey(key), key_prefix: key.slice(0, 8), webhook_secret: webhookSecret, created_at: now(), revoked_at: null, balance: 0 };
+      const row = { id: newKeyId(), name: trimmed, key_hash: hashKey(key), key_prefix: key.slice(0, 8), webhook_secret: webhookSecret, created_at: now(), revoked_at: null };
       await keys.insert(row);
       return { id: row.id, name: row.name, key, webhook_secret: webhookSecret, created_at: Math.floor(row.created_at / 1000) };
     },

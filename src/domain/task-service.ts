@@ -27,6 +27,8 @@ export interface TaskServiceDeps {
   blobs: BlobStore;
   links: Links;
   fetchImage(url: string, param: string): Promise<Buffer>;
+  /** Throws a 400 if the callback URL points at a private address (checked again at delivery). */
+  checkCallbackUrl(url: string): Promise<void>;
   inspectImage(data: Buffer, param: string): Promise<ImageFacts>;
   /** Which provider serves a model now (the local renderer unless an upstream is configured). */
   providerFor(modelId: string): string;
@@ -92,6 +94,7 @@ export function createTaskService(d: TaskServiceDeps) {
     async submit(actor: Actor, body: unknown, opts: SubmitOptions = {}): Promise<TaskObject> {
       const shape = parseSubmitShape(body);
       const req = applySubmitRules(shape, d.catalog, { allowPrivateUrls: d.allowPrivateUrls, files: opts.files ?? [] });
+      if (req.callbackUrl) await d.checkCallbackUrl(req.callbackUrl);
       const hash = requestHash(req);
       const idem = opts.idempotencyKey;
       if (idem !== undefined) {

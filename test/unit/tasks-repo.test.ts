@@ -25,7 +25,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reelay-repo-'));
   db = openSqlite(join(dir, 'db.sqlite'));
   await migrateToLatest(db.kysely);
-  await keysRepo(db.kysely).insert({ id: 'key_a', name: 'a', key_hash: 'h', key_prefix: 'p', webhook_secret: 'w', created_at: 0, revoked_at: null, balance: 0 });
+  await keysRepo(db.kysely).insert({ id: 'key_a', name: 'a', key_hash: 'h', key_prefix: 'p', webhook_secret: 'w', created_at: 0, revoked_at: null });
   repo = tasksRepo(db.kysely, db.dialect);
 });
 afterEach(async () => {

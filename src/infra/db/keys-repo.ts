@@ -3,8 +3,17 @@ import type { ApiKeyRow, Database } from './schema.ts';
 
 export function keysRepo(db: Kysely<Database>) {
   return {
-    async insert(row: ApiKeyRow): Promise<void> {
-      await db.insertInto('api_keys').values(row).execute();
+    /** New keys start with a zero balance (credits arrive as ledger grants) and no previous webhook secret. */
+    async insert(row: Omit<ApiKeyRow, 'balance' | 'webhook_secret_previous' | 'webhook_secret_previous_until'>): Promise<void> {
+      await db.insertInto('api_keys').values({ ...row, balance: 0 }).execute();
+    },
+
+    /** Rotate the webhook secret; the old one keeps signing too until `overlapUntil`. */
+    async rotateWebhookSecret(id: string, secret: string, overlapUntil: number): Promise<boolean> {
+      const r = await db.updateTable('api_keys')
+        .set((eb) => ({ webhook_secret_previous: eb.ref('webhook_secret'), webhook_secret_previous_until: overlapUntil, webhook_secret: secret }))
+        .where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
     findByHash(hash: string): Promise<ApiKeyRow | undefined> {
       return db.selectFrom('api_keys').selectAll().where('key_hash', '=', hash).executeTakeFirst();

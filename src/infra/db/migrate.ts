@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import * as m0001 from './migrations/0001_init.ts';
 import * as m0002 from './migrations/0002_credits.ts';
+import * as m0004 from './migrations/0004_webhooks.ts';
 
 /**
  * Forward-only, numbered migrations compiled into the build (no directory
@@ -10,6 +11,7 @@ import * as m0002 from './migrations/0002_credits.ts';
 const MIGRATIONS: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_credits': m0002,
+  '0004_webhooks': m0004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -60,6 +60,36 @@ export interface ApiKeysTable {
   revoked_at: number | null;
   /** Always equal to the sum of this key's credit_entries (changed only with one). */
   balance: number;
+  webhook_secret_previous: string | null;
+  webhook_secret_previous_until: number | null;
+}
+
+export type WebhookEventStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookEventsTable {
+  id: string;
+  task_id: string;
+  key_id: string;
+  type: string;
+  url: string;
+  payload: string;
+  status: WebhookEventStatus;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  event_id: string;
+  attempted_at: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  success: number;
 }
 
 export type CreditKind = 'grant' | 'reserve' | 'charge' | 'refund' | 'adjust';
@@ -85,6 +115,8 @@ export interface Database {
   tasks: TasksTable;
   api_keys: ApiKeysTable;
   credit_entries: CreditEntriesTable;
+  webhook_events: WebhookEventsTable;
+  webhook_attempts: WebhookAttemptsTable;
   reelay_meta: MetaTable;
 }
 

@@ -39,7 +39,12 @@ export function createMetrics(queue: QueueStats, now: () => number) {
     },
   });
 
-  return { registry, httpRequests, httpDuration, renderDuration };
+  const webhookDeliveries = new Counter({
+    name: 'reelay_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome (delivered, retry, failed)',
+    labelNames: ['outcome'] as const, registers: [registry],
+  });
+
+  return { registry, httpRequests, httpDuration, renderDuration, webhookDeliveries };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -24,6 +24,8 @@ export interface SafeFetchOptions {
   lookup?: LookupFn;
   /** Noun used in error messages, e.g. "image URL". Defaults to "URL". */
   label?: string;
+  /** Don't read a successful response's body, just release it (webhook receivers' answers are irrelevant). */
+  discardBody?: boolean;
   /**
    * TEST SEAM ONLY, never set in production code: replaces the address policy
    * (even when allowPrivate is true) so loopback servers can play "public" hosts.
@@ -167,6 +169,10 @@ export async function safeFetch(url: string, opts: SafeFetchOptions): Promise<Sa
       if (res.statusCode < 200 || res.statusCode > 299) {
         discard(res);
         throw new FetchFailedError('http_status', `${p.label} answered with HTTP ${res.statusCode}`, res.statusCode);
+      }
+      if (opts.discardBody) {
+        discard(res);
+        return { status: res.statusCode, headers: flatten(res.headers), body: Buffer.alloc(0), finalUrl: current.href };
       }
       const buf = await readCapped(res, opts.maxBytes, p.label, controller.signal);
       return { status: res.statusCode, headers: flatten(res.headers), body: buf, finalUrl: current.href };
