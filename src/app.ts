@@ -45,6 +45,8 @@ import { metricsRoute } from './http/routes/metrics.ts';
 import { openapiRoutes } from './http/routes/openapi.ts';
 
 export const VERSION = '0.1.0';
+const CHANNEL_TASKS = 'reelay_tasks';
+const CHANNEL_WEBHOOKS = 'reelay_webhooks';
 
 export interface ReelayOverrides {
   logger?: Logger;
@@ -99,7 +101,13 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   // Every ending (worker, cancel, expiry) drops the cached view of that task.
   let taskChanged = (_id: string) => {};
   const lifecycle = createLifecycle(store, {
-    onEnded: (row) => { taskChanged(row.id); if (row.callback_url) dispatcher?.wake(); },
+    onEnded: (row) => {
+      taskChanged(row.id);
+      if (row.callback_url) {
+        dispatcher?.wake();
+        void store.db.notify(CHANNEL_WEBHOOKS).catch(() => {});
+      }
+    },
     eventPayload: (row, type, at) => JSON.stringify({ type, timestamp: new Date(at).toISOString(), data: toTaskObject(row, links) }),
   });
   const outbound = {
@@ -143,7 +151,11 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
       }
     },
     inspectImage: (data, param) => inspectImage(data, param, config.limits),
-    onQueued: () => worker?.wake(),
+    onQueued: () => {
+      worker?.wake();
+      // Other worker processes (PostgreSQL) wake on this instead of their next poll.
+      void store.db.notify(CHANNEL_TASKS).catch((e) => log.warn({ err: e }, 'notify failed; workers will poll'));
+    },
     onCancelled: (id) => worker?.abort(id),
   });
 
@@ -170,6 +182,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     limiter: createRateLimiter(config.rateLimitPerMinute, now), adminPlugin: adminScope(config.adminToken, admin),
   });
 
+  const unlisten: (() => Promise<void>)[] = [];
   return {
     config, store, catalog, blobs, http, worker, tasks, keys, credits, webhooks, lifecycle, log,
     runMaintenance: () => maintenance.runOnce(),
@@ -181,11 +194,14 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
       if (!config.publicUrl) publicBase = `http://${host}:${port}`;
       worker?.start();
       dispatcher?.start();
+      if (worker) unlisten.push(await store.db.listen(CHANNEL_TASKS, () => worker.wake()));
+      if (dispatcher) unlisten.push(await store.db.listen(CHANNEL_WEBHOOKS, () => dispatcher.wake()));
       if (worker) maintenance.start(config.maintenanceIntervalMs);
       return `http://${host}:${port}`;
     },
     async close(deadlineMs = 10_000) {
       maintenance.stop();
+      await Promise.all(unlisten.splice(0).map((u) => u()));
       await Promise.all([worker?.stop(deadlineMs), dispatcher?.stop()]);
       // server.close() reaps only connections idle at that instant; a keep-alive
       // socket finishing its last response a moment later would otherwise hold

@@ -14,6 +14,8 @@ const Env = z.object({
   REELAY_DATA_DIR: z.string().min(1).default('./data'),
   REELAY_PUBLIC_URL: z.url().optional(),
   DATABASE_URL: z.string().optional(),
+  /** PostgreSQL schema for Reelay's tables (default: the connection's search_path, normally public). */
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _').optional(),
   REELAY_ALLOW_PRIVATE_URLS: bool.default(false),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   FFPROBE_PATH: z.string().min(1).default('ffprobe'),
@@ -50,6 +52,9 @@ export interface Config {
   readonly dataDir: string;
   readonly publicUrl: string | undefined;
   readonly databaseFile: string;
+  /** PostgreSQL (scale-out); when unset, the SQLite file above. */
+  readonly databaseUrl: string | undefined;
+  readonly databaseSchema: string | undefined;
   readonly blobDir: string;
   readonly allowPrivateUrls: boolean;
   readonly ffmpeg: { readonly ffmpeg: string; readonly ffprobe: string };
@@ -117,21 +122,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const problems: string[] = [];
-  if (e.DATABASE_URL && !e.DATABASE_URL.startsWith('sqlite:') && !e.DATABASE_URL.startsWith('file:')) {
-    problems.push(`DATABASE_URL: only SQLite files are supported in this build (got a ${e.DATABASE_URL.split(':')[0]} URL)`);
+  const dbUrl = e.DATABASE_URL;
+  const isPg = dbUrl !== undefined && /^postgres(ql)?:\/\//.test(dbUrl);
+  if (dbUrl && !isPg && !dbUrl.startsWith('sqlite:') && !dbUrl.startsWith('file:')) {
+    problems.push(`DATABASE_URL: expected postgres://… or sqlite:PATH (got a ${dbUrl.split(':')[0]} URL)`);
   }
   const offPeak = parseWindow(e.OFF_PEAK_WINDOW, e.OFF_PEAK_TIMEZONE);
   if (!offPeak) problems.push(`OFF_PEAK_WINDOW/OFF_PEAK_TIMEZONE: expected HH:MM-HH:MM and an IANA time zone (got ${JSON.stringify(e.OFF_PEAK_WINDOW)} in ${JSON.stringify(e.OFF_PEAK_TIMEZONE)})`);
   if (problems.length || !offPeak) throw new ConfigError(problems);
 
   const dataDir = resolve(e.REELAY_DATA_DIR);
-  const dbFile = e.DATABASE_URL ? e.DATABASE_URL.replace(/^(sqlite|file):(\/\/)?/, '') : join(dataDir, 'reelay.sqlite');
+  const dbFile = dbUrl && !isPg ? dbUrl.replace(/^(sqlite|file):(\/\/)?/, '') : join(dataDir, 'reelay.sqlite');
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     dataDir,
     publicUrl: e.REELAY_PUBLIC_URL?.replace(/\/+$/, ''),
     databaseFile: dbFile,
+    databaseUrl: isPg ? dbUrl : undefined,
+    databaseSchema: e.DATABASE_SCHEMA,
     blobDir: join(dataDir, 'blobs'),
     allowPrivateUrls: e.REELAY_ALLOW_PRIVATE_URLS,
     ffmpeg: Object.freeze({ ffmpeg: e.FFMPEG_PATH, ffprobe: e.FFPROBE_PATH }),

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
-import { openSqlite, type Db, type Dialect } from './infra/db/connect.ts';
+import { openPostgres, openSqlite, type Db, type Dialect } from './infra/db/connect.ts';
 import { migrateToLatest } from './infra/db/migrate.ts';
 import { tasksRepo, type TasksRepo } from './infra/db/tasks-repo.ts';
 import { keysRepo, type KeysRepo } from './infra/db/keys-repo.ts';
@@ -29,7 +29,9 @@ function repos(db: Kysely<Database>, dialect: Dialect): Repos {
 
 /** Open the configured database and bring its schema up to date (the server and the CLI share this). */
 export async function openStore(config: Config): Promise<Store> {
-  const db = openSqlite(config.databaseFile);
+  const db = config.databaseUrl
+    ? await openPostgres(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {})
+    : openSqlite(config.databaseFile);
   await migrateToLatest(db.kysely);
   return {
     db,

@@ -34,7 +34,7 @@ export interface TaskServiceDeps {
   providerFor(modelId: string): string;
   now(): number;
   allowPrivateUrls: boolean;
-  /** Wakes idle workers in this process; other processes find the task by polling. */
+  /** Wakes idle workers (in this process directly, elsewhere via the database's notifications). */
   onQueued(taskId: string): void;
   /** Stops a running render of this task in this process, if any. */
   onCancelled(taskId: string): void;

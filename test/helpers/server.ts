@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { createReelay, type Reelay, type ReelayOverrides } from '../../src/app.ts';
+import { dropSchema, freshSchema } from './databases.ts';
 
 export interface TestServer {
   app: Reelay;
@@ -19,6 +20,9 @@ export interface TestServer {
 /** A real server on a loopback port with a real SQLite file and blob folder in a temp dir. */
 export async function startServer(env: Record<string, string> = {}, overrides: ReelayOverrides = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'reelay-test-'));
+  // On PostgreSQL each server gets its own schema, dropped on close.
+  const ownSchema = env.DATABASE_URL && !env.DATABASE_SCHEMA ? freshSchema() : undefined;
+  if (ownSchema) env = { ...env, DATABASE_SCHEMA: ownSchema };
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', REELAY_DATA_DIR: dataDir, REELAY_ALLOW_PRIVATE_URLS: '1',
     REELAY_WORKER_POLL_MS: '50', REELAY_WORKER_CONCURRENCY: '1', LOG_LEVEL: 'silent',
@@ -47,6 +51,7 @@ export async function startServer(env: Record<string, string> = {}, overrides: R
     async close() {
       await app.close(2000);
       await rm(dataDir, { recursive: true, force: true });
+      if (ownSchema) await dropSchema(ownSchema);
     },
   };
 }

@@ -8,27 +8,35 @@ import { loadConfig } from '../../src/config.ts';
 import { createReelay, type Reelay } from '../../src/app.ts';
 import { isApiError } from '../../src/domain/errors.ts';
 import { makeImage, dataUri } from '../helpers/images.ts';
+import { dialects, dropSchema, freshSchema, PG_URL } from '../helpers/databases.ts';
 
 /**
  * Thousands of randomly interleaved submits, cancels, completions, failures,
  * worker crashes, grants and off-peak expiries against the real services on a
  * real SQLite file. After every run, for every key and task, the books balance.
  */
+for (const dialect of dialects) {
+describe.skipIf(!dialect.available)(`on ${dialect.name}`, () => {
 let app: Reelay;
 let dir: string;
 let clock = Date.UTC(2026, 10, 24, 12);
 let image: string;
 const LEASE = 60_000;
+const schema = dialect.name === 'postgres' ? freshSchema() : undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'reelay-ledger-'));
-  const config = loadConfig({ REELAY_DATA_DIR: dir, REELAY_ROLE: 'api', LOG_LEVEL: 'silent', REELAY_MAX_ACTIVE_TASKS_PER_KEY: '1000', REELAY_ALLOW_PRIVATE_URLS: '1' });
+  const config = loadConfig({
+    REELAY_DATA_DIR: dir, REELAY_ROLE: 'api', LOG_LEVEL: 'silent', REELAY_MAX_ACTIVE_TASKS_PER_KEY: '1000', REELAY_ALLOW_PRIVATE_URLS: '1',
+    ...(schema ? { DATABASE_URL: PG_URL!, DATABASE_SCHEMA: schema } : {}),
+  });
   app = await createReelay(config, { logger: pino({ level: 'silent' }), now: () => clock });
   image = dataUri(await makeImage(32, 18));
 });
 afterAll(async () => {
   await app?.close(1000);
   await rm(dir, { recursive: true, force: true });
+  if (schema) await dropSchema(schema);
 });
 
 type Op =
@@ -160,9 +168,11 @@ describe('ledger invariants under random interleavings (fast-check)', () => {
         const { keys, tasks } = await execute(ops);
         await assertBooksBalance(keys, tasks);
       }),
-      { numRuns: 200 },
+      { numRuns: dialect.name === 'postgres' ? 80 : 200 },
     );
-    console.log(`ledger property: ${totalOps} operations over 200 runs`);
+    console.log(`ledger property: ${totalOps} operations on ${dialect.name}`);
     expect(totalOps).toBeGreaterThan(1000);
   }, 240_000);
 });
+});
+}

@@ -1,14 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqlite, type Db } from '../../src/infra/db/connect.ts';
+import type { Db } from '../../src/infra/db/connect.ts';
+import { dialects } from '../helpers/databases.ts';
 import { migrateToLatest } from '../../src/infra/db/migrate.ts';
 import { tasksRepo, type NewTask, type TasksRepo } from '../../src/infra/db/tasks-repo.ts';
 import { keysRepo } from '../../src/infra/db/keys-repo.ts';
 
-let dir: string;
+/** The store/queue contract: the same suite on SQLite and on PostgreSQL. */
+for (const dialect of dialects) {
+describe.skipIf(!dialect.available)(`tasks repository on ${dialect.name}`, () => {
 let db: Db;
+let drop: () => Promise<void>;
 let repo: TasksRepo;
 
 function task(id: string, createdAt: number): NewTask {
@@ -22,15 +23,13 @@ function task(id: string, createdAt: number): NewTask {
 const done = { outputKey: 'o', thumbnailKey: 't', metadataJson: '{}', expiresAt: 0 };
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'reelay-repo-'));
-  db = openSqlite(join(dir, 'db.sqlite'));
+  ({ db, drop } = await dialect.open());
   await migrateToLatest(db.kysely);
   await keysRepo(db.kysely).insert({ id: 'key_a', name: 'a', key_hash: 'h', key_prefix: 'p', webhook_secret: 'w', created_at: 0, revoked_at: null });
   repo = tasksRepo(db.kysely, db.dialect);
 });
 afterEach(async () => {
-  await db.close();
-  await rm(dir, { recursive: true, force: true });
+  await drop();
 });
 
 describe('migrations', () => {
@@ -110,3 +109,5 @@ describe('the tasks table as a queue', () => {
     expect((await repo.claimNext('w2', 101, 60_000))?.id).toBe('t1');
   });
 });
+});
+}

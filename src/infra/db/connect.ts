@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -11,6 +12,14 @@ export interface Db {
   readonly dialect: Dialect;
   /** A cheap round trip for readiness checks. */
   ping(): Promise<void>;
+  /**
+   * Tell other processes that work is waiting on `channel` (PostgreSQL
+   * NOTIFY). SQLite has no such thing: it is one machine, and workers there
+   * are woken in-process and by polling.
+   */
+  notify(channel: string): Promise<void>;
+  /** Call `fn` whenever another process notifies `channel`; returns an unsubscribe. */
+  listen(channel: string, fn: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -48,7 +57,77 @@ export function openSqlite(file: string): Db {
     async ping() {
       sqlite.prepare('select 1').get();
     },
+    async notify() {},
+    async listen() {
+      return async () => {};
+    },
     async close() {
+      await kysely.destroy();
+    },
+  };
+}
+
+// bigint (int8) and numeric (sum/avg) arrive as strings by default; our values
+// (unix ms, credits) are well within 2^53, so numbers are exact and simpler.
+const PG_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export interface PostgresOptions {
+  /** Use (and create) this schema instead of public: tests get a fresh one each. */
+  schema?: string;
+  max?: number;
+}
+
+export async function openPostgres(url: string, opts: PostgresOptions = {}): Promise<Db> {
+  const schema = opts.schema;
+  if (schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  const clientConfig = {
+    connectionString: url,
+    types: PG_TYPES,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  };
+  if (schema) {
+    const c = new pg.Client(clientConfig);
+    await c.connect();
+    try {
+      await c.query(`create schema if not exists ${schema}`);
+    } finally {
+      await c.end();
+    }
+  }
+  const pool = new pg.Pool({ ...clientConfig, max: opts.max ?? 10 });
+  // An idle client that errors (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const listeners: pg.Client[] = [];
+  return {
+    kysely,
+    dialect: 'postgres',
+    async ping() {
+      await pool.query('select 1');
+    },
+    async notify(channel) {
+      await pool.query('select pg_notify($1, $2)', [channel, '']);
+    },
+    async listen(channel, fn) {
+      // A dedicated connection: LISTEN state belongs to a session, so it can't come from the pool.
+      const client = new pg.Client(clientConfig);
+      client.on('error', () => {});
+      client.on('notification', (n) => { if (n.channel === channel) fn(); });
+      await client.connect();
+      await client.query(`listen "${channel.replace(/"/g, '')}"`);
+      listeners.push(client);
+      return async () => {
+        listeners.splice(listeners.indexOf(client), 1);
+        await client.end().catch(() => {});
+      };
+    },
+    async close() {
+      await Promise.all(listeners.splice(0).map((c) => c.end().catch(() => {})));
       await kysely.destroy();
     },
   };
