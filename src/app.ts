@@ -7,6 +7,7 @@ import { loadCatalog, type Catalog } from './domain/catalog.ts';
 import { createKeyService, type KeyService } from './domain/keys.ts';
 import { createTaskService, type TaskService } from './domain/task-service.ts';
 import { localBlobStore } from './infra/blob/local-blob-store.ts';
+import { s3BlobStore } from './infra/blob/s3-blob-store.ts';
 import type { BlobStore } from './infra/blob/blob-store.ts';
 import { linkSigner } from './infra/blob/signed-links.ts';
 import { checkFfmpeg } from './infra/ffmpeg/tools.ts';
@@ -84,13 +85,17 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   const now = o.now ?? Date.now;
   const store = await openStore(config);
   const catalog = loadCatalog();
-  const blobs = localBlobStore(config.blobDir);
+  const blobs: BlobStore = config.blobStore.kind === 's3'
+    ? s3BlobStore({ ...config.blobStore, now })
+    : localBlobStore(config.blobDir);
   const secret = config.urlSigningSecret ?? await store.meta.getOrInit('url_signing_secret', () => randomBytes(32).toString('base64url'));
 
   // The public base is known only after listen() when PORT=0 (tests): links read it lazily.
   let publicBase = config.publicUrl ?? `http://${config.host}:${config.port}`;
   const signer = linkSigner(secret, '');
-  const links = { blobUrl: (key: string, exp: number) => `${publicBase}${signer.blobUrl(key, exp)}` };
+  const links = {
+    blobUrl: async (key: string, exp: number) => (await blobs.publicUrl(key, exp)) ?? `${publicBase}${signer.blobUrl(key, exp)}`,
+  };
 
   const providers: Record<string, VideoProvider> = {
     local: localProvider({ ffmpegPath: config.ffmpeg.ffmpeg, maxInputPixels: config.limits.imagePixels }),
@@ -108,7 +113,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
         void store.db.notify(CHANNEL_WEBHOOKS).catch(() => {});
       }
     },
-    eventPayload: (row, type, at) => JSON.stringify({ type, timestamp: new Date(at).toISOString(), data: toTaskObject(row, links) }),
+    eventPayload: async (row, type, at) => JSON.stringify({ type, timestamp: new Date(at).toISOString(), data: await toTaskObject(row, links) }),
   });
   const outbound = {
     allowPrivate: config.allowPrivateUrls,

@@ -38,6 +38,15 @@ const Env = z.object({
   /** Enables the admin API (/admin/…) for bearers of this token. */
   REELAY_ADMIN_TOKEN: z.string().min(16).optional(),
   REELAY_MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  BLOB_STORE: z.enum(['local', 's3']).default('local'),
+  S3_ENDPOINT: z.url().optional(),
+  S3_BUCKET: z.string().min(3).optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  /** Serve outputs from this public bucket/CDN base instead of presigned links. */
+  S3_PUBLIC_BASE_URL: z.url().optional(),
   REELAY_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
   REELAY_WEBHOOK_CONCURRENCY: int(1, 1000).default(16),
   /** Multiplies the retry schedule (tests run a day's schedule in milliseconds). */
@@ -55,6 +64,11 @@ export interface Config {
   /** PostgreSQL (scale-out); when unset, the SQLite file above. */
   readonly databaseUrl: string | undefined;
   readonly databaseSchema: string | undefined;
+  readonly blobStore:
+    | { readonly kind: 'local' }
+    | { readonly kind: 's3'; readonly bucket: string; readonly region: string; readonly endpoint: string | undefined;
+        readonly accessKeyId: string | undefined; readonly secretAccessKey: string | undefined; readonly forcePathStyle: boolean;
+        readonly publicBaseUrl: string | undefined };
   readonly blobDir: string;
   readonly allowPrivateUrls: boolean;
   readonly ffmpeg: { readonly ffmpeg: string; readonly ffprobe: string };
@@ -127,6 +141,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (dbUrl && !isPg && !dbUrl.startsWith('sqlite:') && !dbUrl.startsWith('file:')) {
     problems.push(`DATABASE_URL: expected postgres://… or sqlite:PATH (got a ${dbUrl.split(':')[0]} URL)`);
   }
+  if (e.BLOB_STORE === 's3' && !e.S3_BUCKET) problems.push('S3_BUCKET: required when BLOB_STORE=s3');
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    problems.push('S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY: set both or neither (neither: the AWS default credential chain)');
+  }
   const offPeak = parseWindow(e.OFF_PEAK_WINDOW, e.OFF_PEAK_TIMEZONE);
   if (!offPeak) problems.push(`OFF_PEAK_WINDOW/OFF_PEAK_TIMEZONE: expected HH:MM-HH:MM and an IANA time zone (got ${JSON.stringify(e.OFF_PEAK_WINDOW)} in ${JSON.stringify(e.OFF_PEAK_TIMEZONE)})`);
   if (problems.length || !offPeak) throw new ConfigError(problems);
@@ -141,6 +159,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseFile: dbFile,
     databaseUrl: isPg ? dbUrl : undefined,
     databaseSchema: e.DATABASE_SCHEMA,
+    blobStore: e.BLOB_STORE === 's3'
+      ? Object.freeze({
+        kind: 's3' as const, bucket: e.S3_BUCKET!, region: e.S3_REGION, endpoint: e.S3_ENDPOINT,
+        accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+        forcePathStyle: e.S3_FORCE_PATH_STYLE ?? Boolean(e.S3_ENDPOINT), publicBaseUrl: e.S3_PUBLIC_BASE_URL,
+      })
+      : Object.freeze({ kind: 'local' as const }),
     blobDir: join(dataDir, 'blobs'),
     allowPrivateUrls: e.REELAY_ALLOW_PRIVATE_URLS,
     ffmpeg: Object.freeze({ ffmpeg: e.FFMPEG_PATH, ffprobe: e.FFPROBE_PATH }),

@@ -9,7 +9,7 @@ const EVENT_TYPES = { succeeded: 'video.succeeded', failed: 'video.failed', canc
 export interface LifecycleHooks {
   onEnded?: (row: TaskRow) => void;
   /** The webhook body for an ended task (the task object as the API shows it). */
-  eventPayload?: (row: TaskRow, type: string, now: number) => string;
+  eventPayload?: (row: TaskRow, type: string, now: number) => Promise<string>;
 }
 
 /**
@@ -31,7 +31,7 @@ export function createLifecycle(store: Store, hooks: LifecycleHooks = {}) {
     if (!type) return;
     await r.outbox.insert({
       id: newEventId(), task_id: row.id, key_id: row.key_id, type, url: row.callback_url,
-      payload: hooks.eventPayload(row, type, now), created_at: now,
+      payload: await hooks.eventPayload(row, type, now), created_at: now,
     });
   }
   return {

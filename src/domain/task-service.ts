@@ -75,7 +75,7 @@ export function createTaskService(d: TaskServiceDeps) {
     return { data, facts: await d.inspectImage(data, src.param) };
   }
 
-  function replayOrConflict(existing: TaskRow, hash: string): TaskObject {
+  function replayOrConflict(existing: TaskRow, hash: string): Promise<TaskObject> {
     if (existing.request_hash !== hash) {
       throw errors.conflict('idempotency_key_reused',
         'This Idempotency-Key was already used with a different request body in the last 24 hours; use a new key.');
@@ -161,7 +161,7 @@ export function createTaskService(d: TaskServiceDeps) {
       const hit = cache.get(id);
       if (hit && hit.until > t && hit.keyId === actor.keyId) return hit.json;
       const row = await ownedTask(actor, id);
-      const json = JSON.stringify(view(row));
+      const json = JSON.stringify(await view(row));
       if (cache.size >= 50_000) cache.clear();
       cache.set(id, { keyId: row.key_id, json, until: t + TASK_CACHE_MS });
       return json;
@@ -180,7 +180,7 @@ export function createTaskService(d: TaskServiceDeps) {
         after = { createdAt: Number(cursor.created_at), id: cursor.id };
       }
       const rows = await tasks.list({ keyId: actor.keyId, limit: q.limit + 1, status: q.status, after });
-      const page = rows.slice(0, q.limit).map(view);
+      const page = await Promise.all(rows.slice(0, q.limit).map(view));
       return {
         object: 'list' as const,
         data: page,

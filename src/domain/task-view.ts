@@ -3,13 +3,13 @@ import type { TaskObject } from './task-schemas.ts';
 
 export interface Links {
   /** A public, signed, expiring URL for a blob (no API key needed). */
-  blobUrl(key: string, expiresAtSec: number): string;
+  blobUrl(key: string, expiresAtSec: number): Promise<string>;
 }
 
 const sec = (ms: number | null) => (ms == null ? null : Math.floor(Number(ms) / 1000));
 
 /** The one mapping from a stored task to the API's task object (API.md §5). */
-export function toTaskObject(row: TaskRow, links: Links): TaskObject {
+export async function toTaskObject(row: TaskRow, links: Links): Promise<TaskObject> {
   const succeeded = row.status === 'succeeded';
   const expires = sec(row.expires_at);
   const meta = row.metadata_json ? (JSON.parse(row.metadata_json) as TaskObject['metadata']) : null;
@@ -35,8 +35,8 @@ export function toTaskObject(row: TaskRow, links: Links): TaskObject {
     started_at: sec(row.started_at),
     completed_at: sec(row.completed_at),
     expires_at: expires,
-    url: succeeded && row.output_key && expires ? links.blobUrl(row.output_key, expires) : null,
-    thumbnail_url: succeeded && row.thumbnail_key && expires ? links.blobUrl(row.thumbnail_key, expires) : null,
+    url: succeeded && row.output_key && expires ? await links.blobUrl(row.output_key, expires) : null,
+    thumbnail_url: succeeded && row.thumbnail_key && expires ? await links.blobUrl(row.thumbnail_key, expires) : null,
     format: 'mp4',
     metadata: meta,
     credits: {

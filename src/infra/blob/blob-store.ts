@@ -24,6 +24,8 @@ export interface BlobStore {
   read(key: string, range?: ByteRange): Readable;
   delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<void>;
+  /** A direct public link (presigned or CDN), or null when Reelay serves the blob itself via /files. */
+  publicUrl(key: string, expiresAtSec: number): Promise<string | null>;
 }
 
 export function contentTypeForKey(key: string): string {

@@ -66,5 +66,7 @@ export function localBlobStore(root: string): BlobStore {
     async deletePrefix(prefix) {
       await rm(pathOf(prefix.replace(/\/+$/, '')), { recursive: true, force: true });
     },
+    // Served by the API's own signed /files links.
+    publicUrl: async () => null,
   };
 }
