@@ -72,7 +72,7 @@ export interface Reelay {
   lifecycle: Lifecycle;
   log: Logger;
   /** One pass of the periodic jobs (off-peak expiry), for tests and operators. */
-  runMaintenance(): Promise<{ offPeakExpired: number }>;
+  runMaintenance(): Promise<{ offPeakExpired: number; outputsPurged: number }>;
   /** Listen on the configured host/port; returns the base URL. */
   listen(): Promise<string>;
   /** Graceful: stop claiming, let renders finish (or hand them back) within the deadline, drain HTTP. */
@@ -135,7 +135,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   });
 
   const maintenance = createMaintenance({
-    tasks: store.tasks, lifecycle, now, abort: (id) => worker?.abort(id), log: log.child({ component: 'maintenance' }),
+    tasks: store.tasks, lifecycle, now, abort: (id) => worker?.abort(id), blobs, log: log.child({ component: 'maintenance' }),
   });
   const keys = createKeyService(store.keys, now);
   const credits = createCreditService(store, now);

@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
 
 export const USAGE = `Usage: reelay <command>
 
-  serve [--demo]                     start the API server and worker (--demo: print a dev key and render a demo video)
+  serve [--role api|worker|all] [--demo]   start the server (default role all: API + worker); --demo prints a dev key and renders a demo video
   keys create --name NAME [--credits N] [--json]   create an API key (shown once), optionally with credits
   keys list [--json]                 list keys with their balances
   keys revoke KEY_ID                 revoke a key

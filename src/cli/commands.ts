@@ -14,8 +14,10 @@ export async function runCli(argv: string[], config: Config): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') throw new UsageError('no command given');
   if (command === 'serve') {
-    const { values } = parseArgs({ args: argv.slice(1), options: { demo: { type: 'boolean', default: false } }, strict: true });
-    return serve(config, { demo: values.demo ?? false });
+    const { values } = parseArgs({ args: argv.slice(1), options: { demo: { type: 'boolean', default: false }, role: { type: 'string' } }, strict: true });
+    const role = values.role ?? config.role;
+    if (role !== 'api' && role !== 'worker' && role !== 'all') throw new UsageError(`--role must be api, worker or all (got "${role}")`);
+    return serve(Object.freeze({ ...config, role }), { demo: values.demo ?? false });
   }
   if (command === 'keys') return keysCommand(sub, rest, config);
   if (command === 'credits') return creditsCommand(sub, rest, config);

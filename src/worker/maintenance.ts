@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { TasksRepo } from '../infra/db/tasks-repo.ts';
 import type { Lifecycle } from '../domain/task-lifecycle.ts';
+import type { BlobStore } from '../infra/blob/blob-store.ts';
 import { OFF_PEAK_MAX_AGE_MS } from '../domain/off-peak.ts';
 
 export interface MaintenanceDeps {
@@ -9,6 +10,7 @@ export interface MaintenanceDeps {
   now(): number;
   /** Stop a render of this task in this process, if running. */
   abort(taskId: string): void;
+  blobs: BlobStore;
   log: Logger;
 }
 
@@ -31,7 +33,17 @@ export function createMaintenance(d: MaintenanceDeps) {
       if (ids.length < 100) break;
     }
     if (expired) d.log.info({ expired }, 'expired off-peak tasks');
-    return { offPeakExpired: expired };
+
+    // Outputs past their expiry: the links already refuse them; now free the storage.
+    let purged = 0;
+    for (const id of await d.tasks.expiredOutputs(d.now())) {
+      if (!(await d.tasks.forgetOutputs(id))) continue;
+      await d.blobs.deletePrefix(`outputs/${id}/`);
+      await d.blobs.deletePrefix(`inputs/${id}/`);
+      purged++;
+    }
+    if (purged) d.log.info({ purged }, 'deleted expired outputs');
+    return { offPeakExpired: expired, outputsPurged: purged };
   }
 
   let timer: NodeJS.Timeout | undefined;

@@ -100,4 +100,21 @@ describe('public signed links', () => {
       clockOffsetMs = 0;
     }
   });
+
+  it('maintenance frees the storage of expired outputs (and only once across nodes)', async () => {
+    const { stat } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    clockOffsetMs = (Number(task.expires_at) - Math.floor(Date.now() / 1000) + 10) * 1000;
+    try {
+      const [a, b] = await Promise.all([s.app.runMaintenance(), s.app.runMaintenance()]);
+      expect(a.outputsPurged + b.outputsPurged).toBe(1);
+      await expect(stat(join(s.dataDir, 'blobs', 'outputs', task.id))).rejects.toThrow();
+      await expect(stat(join(s.dataDir, 'blobs', 'inputs', task.id))).rejects.toThrow();
+      const after = (await (await s.api(`/v1/video/generations/${task.id}`)).json()) as TaskJson;
+      expect(after.status).toBe('succeeded');
+      expect(after.url).toBeNull();
+    } finally {
+      clockOffsetMs = 0;
+    }
+  });
 });

@@ -156,6 +156,21 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
       return q.returningAll().executeTakeFirst();
     },
 
+    /** Succeeded tasks whose outputs are past expires_at and still stored. */
+    async expiredOutputs(now: number, limit = 100): Promise<string[]> {
+      const rows = await db.selectFrom('tasks').select('id')
+        .where('status', '=', 'succeeded').where('expires_at', '<', now).where('output_key', 'is not', null)
+        .orderBy('expires_at').limit(limit).execute();
+      return rows.map((r) => r.id);
+    },
+
+    /** Claim-by-row: only the node whose UPDATE wins deletes the files, so many nodes can run this at once. */
+    async forgetOutputs(id: string): Promise<boolean> {
+      const r = await db.updateTable('tasks').set({ output_key: null, thumbnail_key: null })
+        .where('id', '=', id).where('output_key', 'is not', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
     async countActive(keyId: string): Promise<number> {
       const r = await db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n'))
         .where('key_id', '=', keyId).where('status', 'in', ACTIVE).executeTakeFirst();
