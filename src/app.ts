@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
@@ -44,6 +45,7 @@ import { modelsRoute } from './http/routes/models.ts';
 import { healthzRoute, readyzRoute } from './http/routes/health.ts';
 import { metricsRoute } from './http/routes/metrics.ts';
 import { openapiRoutes } from './http/routes/openapi.ts';
+import { consoleRoutes } from './http/routes/console.ts';
 
 export const VERSION = '0.1.0';
 const CHANNEL_TASKS = 'reelay_tasks';
@@ -84,7 +86,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   const log = o.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-goog-api-key"]'] });
   const now = o.now ?? Date.now;
   const store = await openStore(config);
-  const catalog = loadCatalog();
+  const catalog = loadCatalog(config.catalogFile ? JSON.parse(await readFile(config.catalogFile, 'utf8')) : undefined);
   const blobs: BlobStore = config.blobStore.kind === 's3'
     ? s3BlobStore({ ...config.blobStore, now })
     : localBlobStore(config.blobDir);
@@ -179,6 +181,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
       { name: 'ffmpeg', check: async () => { const r = await checkFfmpeg(config.ffmpeg); return { ok: r.ok, detail: r.ok ? r.version : r.error } as { ok: boolean; detail?: string }; } },
     ]),
     metricsRoute(metrics),
+    ...consoleRoutes(),
   ];
   publicRoutes.push(...openapiRoutes(() => [...privateRoutes, ...publicRoutes, ...admin].map((r) => r.doc), VERSION));
 

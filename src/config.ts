@@ -38,6 +38,8 @@ const Env = z.object({
   /** Enables the admin API (/admin/…) for bearers of this token. */
   REELAY_ADMIN_TOKEN: z.string().min(16).optional(),
   REELAY_MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  /** A models.json of your own (same format as src/domain/models.json): models, sizes, prices. */
+  REELAY_CATALOG_FILE: z.string().min(1).optional(),
   BLOB_STORE: z.enum(['local', 's3']).default('local'),
   S3_ENDPOINT: z.url().optional(),
   S3_BUCKET: z.string().min(3).optional(),
@@ -64,6 +66,7 @@ export interface Config {
   /** PostgreSQL (scale-out); when unset, the SQLite file above. */
   readonly databaseUrl: string | undefined;
   readonly databaseSchema: string | undefined;
+  readonly catalogFile: string | undefined;
   readonly blobStore:
     | { readonly kind: 'local' }
     | { readonly kind: 's3'; readonly bucket: string; readonly region: string; readonly endpoint: string | undefined;
@@ -159,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseFile: dbFile,
     databaseUrl: isPg ? dbUrl : undefined,
     databaseSchema: e.DATABASE_SCHEMA,
+    catalogFile: e.REELAY_CATALOG_FILE ? resolve(e.REELAY_CATALOG_FILE) : undefined,
     blobStore: e.BLOB_STORE === 's3'
       ? Object.freeze({
         kind: 's3' as const, bucket: e.S3_BUCKET!, region: e.S3_REGION, endpoint: e.S3_ENDPOINT,

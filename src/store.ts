@@ -32,7 +32,7 @@ export async function openStore(config: Config): Promise<Store> {
   const db = config.databaseUrl
     ? await openPostgres(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {})
     : openSqlite(config.databaseFile);
-  await migrateToLatest(db.kysely);
+  await migrateToLatest(db.kysely, config.databaseUrl ? (config.databaseSchema ?? 'public') : undefined);
   return {
     db,
     ...repos(db.kysely, db.dialect),

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import raw from './models.json' with { type: 'json' };
 
-const Resolution = z.enum(['540p', '720p', '1080p', '4k']);
-export type Resolution = z.infer<typeof Resolution>;
+// Resolution names are the catalog's own (models.json `resolutions`), so a custom catalog can add one.
+const Resolution = z.string().regex(/^[a-z0-9]{1,16}$/);
+export type Resolution = string;
 
 const ModelSpec = z.object({
   id: z.string(),
@@ -33,9 +34,9 @@ export type Pricing = z.infer<typeof Pricing>;
 const CatalogFile = z.object({
   fps: z.number().int().positive(),
   pricing: Pricing,
-  resolutions: z.record(Resolution, z.object({ landscape: z.tuple([z.number(), z.number()]), portrait: z.tuple([z.number(), z.number()]) })),
+  resolutions: z.record(Resolution, z.object({ landscape: z.tuple([z.number().int().positive(), z.number().int().positive()]), portrait: z.tuple([z.number().int().positive(), z.number().int().positive()]) })),
   models: z.array(ModelSpec).nonempty(),
-});
+}).refine((c) => c.models.every((m) => m.sizes.every((s) => s in c.resolutions)), { message: 'every model size must be a listed resolution' });
 
 export interface Catalog {
   readonly fps: number;
@@ -47,13 +48,14 @@ export interface Catalog {
   dimensions(size: Resolution, aspectRatio: string): { width: number; height: number };
   /** `1280x720` → `720p` when the pixels name a known resolution in either orientation. */
   resolutionForPixels(width: number, height: number): Resolution | undefined;
+  isResolution(name: string): boolean;
 }
 
 /** Parse a catalog document; throws with every problem listed if the file is malformed. */
 export function loadCatalog(doc: unknown = raw): Catalog {
   const file = CatalogFile.parse(doc);
   const byId = new Map(file.models.map((m) => [m.id, m]));
-  const res = file.resolutions as Record<Resolution, { landscape: [number, number]; portrait: [number, number] }>;
+  const res = file.resolutions as Record<string, { landscape: [number, number]; portrait: [number, number] }>;
   return {
     fps: file.fps,
     pricing: file.pricing,
@@ -61,9 +63,12 @@ export function loadCatalog(doc: unknown = raw): Catalog {
     find: (id) => byId.get(id),
     ids: () => [...byId.keys()],
     dimensions(size, aspectRatio) {
-      const [w, h] = isPortrait(aspectRatio) ? res[size].portrait : res[size].landscape;
+      const d = res[size];
+      if (!d) throw new Error(`unknown resolution ${size}`);
+      const [w, h] = isPortrait(aspectRatio) ? d.portrait : d.landscape;
       return { width: w, height: h };
     },
+    isResolution: (name) => Object.hasOwn(res, name),
     resolutionForPixels(width, height) {
       for (const [name, d] of Object.entries(res)) {
         if ((d.landscape[0] === width && d.landscape[1] === height) || (d.portrait[0] === width && d.portrait[1] === height)) {

@@ -34,6 +34,12 @@ export interface TaskRequest {
 
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 const chars = (s: string) => [...s].length;
+/** User input echoed in a message: JSON-quoted and cut to 100 characters, so a 1 MB value can't make a 1 MB error. */
+function shown(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  // 200 UTF-16 units always hold the first 100 code points; cutting by code point never splits a pair.
+  return s.length <= 100 ? s : `${Array.from(s.slice(0, 200)).slice(0, 100).join('')}…`;
+}
 
 /** First pass: JSON types, via the wire schema; each issue becomes a §10 error naming the field. */
 export function parseSubmitShape(body: unknown): SubmitRequest {
@@ -53,6 +59,10 @@ export function parseSubmitShape(body: unknown): SubmitRequest {
   if (top === 'seed' && typeof value === 'number') {
     throw errors.invalidField('seed', `"seed" must be an integer from 0 to ${MAX_SEED} (got ${value}).`);
   }
+  // Only a non-finite number (1e400 parses to Infinity) fails the number branch of seconds/duration.
+  if ((top === 'seconds' || top === 'duration') && typeof value === 'number') {
+    throw errors.invalidField(top, `"${top}" must be a whole number of seconds (got ${value}).`);
+  }
   throw errors.invalidField(top, `"${param}" must be ${describeExpected(issue)} (got ${typeName(value)}).`);
 }
 
@@ -67,7 +77,7 @@ function describeExpected(issue: z.core.$ZodIssue): string {
 function parseSeconds(v: number | string | undefined, param: string): number | undefined {
   if (v === undefined) return undefined;
   const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n)) throw errors.invalidField(param, `"${param}" must be a whole number of seconds (got ${JSON.stringify(v)}).`);
+  if (!Number.isInteger(n)) throw errors.invalidField(param, `"${param}" must be a whole number of seconds (got ${shown(v)}).`);
   return n;
 }
 
@@ -105,13 +115,13 @@ function resolveSize(req: SubmitRequest, model: ModelSpec, catalog: Catalog, por
       throw errors.invalidField('size',
         `"size" ${asked} is ${h > w ? 'portrait' : 'landscape'} but aspect_ratio ${req.aspect_ratio} is ${portrait ? 'portrait' : 'landscape'}; use ${catalog.dimensions(resolution, req.aspect_ratio).width}x${catalog.dimensions(resolution, req.aspect_ratio).height}.`);
     }
-  } else if ((model.sizes as string[]).includes(asked) || ['540p', '720p', '1080p', '4k'].includes(asked)) {
-    resolution = asked as Resolution;
+  } else if (catalog.isResolution(asked)) {
+    resolution = asked;
   }
   if (!resolution || !model.sizes.includes(resolution)) {
     const pixels = model.sizes.map((s) => { const d = catalog.dimensions(s, req.aspect_ratio); return `${d.width}x${d.height}`; });
     throw errors.invalidField('size',
-      `"size" must be one of ${[...model.sizes, ...pixels].join(', ')} for ${model.id} with aspect_ratio ${req.aspect_ratio} (got ${JSON.stringify(req.size)}).`);
+      `"size" must be one of ${[...model.sizes, ...pixels].join(', ')} for ${model.id} with aspect_ratio ${req.aspect_ratio} (got ${shown(req.size)}).`);
   }
   return { size: asked, resolution, ...catalog.dimensions(resolution, req.aspect_ratio) };
 }
@@ -141,14 +151,14 @@ export interface RuleOptions {
 export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: RuleOptions): TaskRequest {
   const model = catalog.find(req.model.trim());
   if (!model) {
-    throw errors.invalidField('model', `Unknown model ${JSON.stringify(req.model)}. Valid models: ${catalog.ids().join(', ')}.`);
+    throw errors.invalidField('model', `Unknown model ${shown(req.model)}. Valid models: ${catalog.ids().join(', ')}.`);
   }
   const promptLen = chars(req.prompt.trim());
   if (promptLen === 0 || chars(req.prompt) > MAX_PROMPT_CHARS) {
     throw errors.invalidField('prompt', `"prompt" must be 1–${MAX_PROMPT_CHARS} characters (got ${chars(req.prompt)}${promptLen === 0 ? ', blank' : ''}).`);
   }
   if (!model.aspect_ratios.includes(req.aspect_ratio)) {
-    throw errors.invalidField('aspect_ratio', `"aspect_ratio" must be one of ${model.aspect_ratios.join(', ')} for ${model.id} (got ${JSON.stringify(req.aspect_ratio)}).`);
+    throw errors.invalidField('aspect_ratio', `"aspect_ratio" must be one of ${model.aspect_ratios.join(', ')} for ${model.id} (got ${shown(req.aspect_ratio)}).`);
   }
   const images: ImageSource[] = (req.images ?? []).map((s, i) => parseImageString(s, i, opts.allowPrivateUrls));
   for (const f of opts.files ?? []) {
@@ -181,7 +191,7 @@ export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: Rul
     throw errors.invalidField(viduOnly, `"${viduOnly}" is a Vidu option; ${model.id} does not accept it (use generate_audio for Veo models).`);
   }
   if (req.audio_type !== undefined && !VIDU_AUDIO_TYPES.includes(req.audio_type)) {
-    throw errors.invalidField('audio_type', `"audio_type" must be one of ${VIDU_AUDIO_TYPES.join(', ')} (got ${JSON.stringify(req.audio_type)}).`);
+    throw errors.invalidField('audio_type', `"audio_type" must be one of ${VIDU_AUDIO_TYPES.join(', ')} (got ${shown(req.audio_type)}).`);
   }
   let callbackUrl: string | null = null;
   if (req.callback_url !== undefined) {

@@ -52,6 +52,8 @@ export async function startChild(env: Record<string, string>): Promise<{ child: 
   return { child, base, output: () => out };
 }
 
+/** Resolves with the exit code (null when killed by a signal), also for a child that has already gone. */
 export function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
 }

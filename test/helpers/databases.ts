@@ -10,7 +10,7 @@ export const PG_SKIP_REASON = 'PostgreSQL tests skipped: set TEST_DATABASE_URL (
 if (!PG_URL) console.warn(`\n[reelay tests] ${PG_SKIP_REASON}\n`);
 
 /** A fresh, empty database of each dialect available here: a SQLite file, and a new PostgreSQL schema. */
-export const dialects: { name: 'sqlite' | 'postgres'; available: boolean; open(): Promise<{ db: Db; drop(): Promise<void> }> }[] = [
+export const dialects: { name: 'sqlite' | 'postgres'; available: boolean; open(): Promise<{ db: Db; schema?: string; drop(): Promise<void> }> }[] = [
   {
     name: 'sqlite',
     available: true,
@@ -26,7 +26,7 @@ export const dialects: { name: 'sqlite' | 'postgres'; available: boolean; open()
     async open() {
       const schema = freshSchema();
       const db = await openPostgres(PG_URL!, { schema });
-      return { db, drop: async () => { await db.close(); await dropSchema(schema); } };
+      return { db, schema, drop: async () => { await db.close(); await dropSchema(schema); } };
     },
   },
 ];

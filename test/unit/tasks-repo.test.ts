@@ -10,6 +10,7 @@ for (const dialect of dialects) {
 describe.skipIf(!dialect.available)(`tasks repository on ${dialect.name}`, () => {
 let db: Db;
 let drop: () => Promise<void>;
+let schema: string | undefined;
 let repo: TasksRepo;
 
 function task(id: string, createdAt: number): NewTask {
@@ -23,8 +24,8 @@ function task(id: string, createdAt: number): NewTask {
 const done = { outputKey: 'o', thumbnailKey: 't', metadataJson: '{}', expiresAt: 0 };
 
 beforeEach(async () => {
-  ({ db, drop } = await dialect.open());
-  await migrateToLatest(db.kysely);
+  ({ db, drop, schema } = await dialect.open());
+  await migrateToLatest(db.kysely, schema);
   await keysRepo(db.kysely).insert({ id: 'key_a', name: 'a', key_hash: 'h', key_prefix: 'p', webhook_secret: 'w', created_at: 0, revoked_at: null });
   repo = tasksRepo(db.kysely, db.dialect);
 });
@@ -34,7 +35,7 @@ afterEach(async () => {
 
 describe('migrations', () => {
   it('apply once; running them again is a no-op', async () => {
-    expect(await migrateToLatest(db.kysely)).toEqual([]);
+    expect(await migrateToLatest(db.kysely, schema)).toEqual([]);
   });
 });
 

@@ -16,8 +16,16 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'reelay_migrations', migrationLockTableName: 'reelay_migrations_lock' });
+/**
+ * `schema` (PostgreSQL): where the bookkeeping tables live. Kysely looks for
+ * them by introspection across all schemas, so without it another schema's
+ * tables in the same database would be mistaken for ours.
+ */
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<string[]> {
+  const migrator = new Migrator({
+    db, provider, migrationTableName: 'reelay_migrations', migrationLockTableName: 'reelay_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw new Error('database migration failed', { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
