@@ -1,22 +1,27 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
-import { openStore } from '../store.ts';
+import type { openStore } from '../store.ts';
 import { createKeyService } from '../domain/keys.ts';
 import { createCreditService } from '../domain/credits.ts';
 import { createWebhookService } from '../domain/webhooks.ts';
 import { isApiError } from '../domain/errors.ts';
-import { serve } from './serve.ts';
+import { UsageError } from './usage-error.ts';
+import { CLIENT_COMMANDS, processIO, runClientCommand } from './client-commands.ts';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 /** Returns the exit code; `serve` resolves only when the server has shut down. */
 export async function runCli(argv: string[], config: Config): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') throw new UsageError('no command given');
+  // Client commands talk to a server over HTTP; `credits` alone is the caller's balance, `credits grant|show` the admin ones.
+  if (CLIENT_COMMANDS.has(command) && (command !== 'credits' || !sub || sub.startsWith('-'))) return runClientCommand(command, argv.slice(1), processIO());
   if (command === 'serve') {
     const { values } = parseArgs({ args: argv.slice(1), options: { demo: { type: 'boolean', default: false }, role: { type: 'string' } }, strict: true });
     const role = values.role ?? config.role;
     if (role !== 'api' && role !== 'worker' && role !== 'all') throw new UsageError(`--role must be api, worker or all (got "${role}")`);
+    // Loaded here so the other commands do not pay for the server's dependencies at startup.
+    const { serve } = await import('./serve.ts');
     return serve(Object.freeze({ ...config, role }), { demo: values.demo ?? false });
   }
   if (command === 'keys') return keysCommand(sub, rest, config);
@@ -26,7 +31,7 @@ export async function runCli(argv: string[], config: Config): Promise<number> {
 
 /** Open the store, run one admin action, always close; domain errors become exit code 1. */
 async function withStore(config: Config, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<number>): Promise<number> {
-  const store = await openStore(config);
+  const store = await (await import('../store.ts')).openStore(config);
   try {
     return await fn(store);
   } catch (e) {

@@ -5,7 +5,7 @@ import type { CreditService } from '../../domain/credits.ts';
 
 const CreditsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20).describe('recent ledger entries, 1–100') });
 
-const CreditBalance = z.object({
+export const CreditBalance = z.object({
   object: z.literal('credit_balance'),
   balance: z.number().int(),
   reserved_in_flight: z.number().int(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Route } from '../route.ts';
 import type { Catalog } from '../../domain/catalog.ts';
 
-const ModelList = z.object({
+export const ModelList = z.object({
   object: z.literal('list'),
   data: z.array(z.object({
     id: z.string(), object: z.literal('model'), display_name: z.string(), family: z.string(),

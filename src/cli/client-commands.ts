@@ -1,0 +1,233 @@
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { DEFAULT_BASE_URL, isReelayError, Reelay, type ImageInput, type Task, type TaskStatus, type VideoCreateParams } from '../sdk/client.ts';
+import { TaskStatusSchema } from '../domain/task-schemas.ts';
+import { UsageError } from './usage-error.ts';
+import { progressReporter, type ProgressStream } from './progress.ts';
+import { balanceDetails, bytes, credits, taskDetails, taskRows } from './format.ts';
+
+/**
+ * `reelay generate|status|cancel|tasks|credits`: client commands that talk to
+ * a running server over its public API, through the SDK. Exit codes: 0 ok,
+ * 2 usage, 3 the API answered with an error (or could not be reached),
+ * 4 the task ended failed or cancelled.
+ */
+export const CLIENT_COMMANDS = new Set(['generate', 'status', 'cancel', 'tasks', 'credits']);
+export const EXIT = { ok: 0, usage: 2, api: 3, taskFailed: 4 } as const;
+
+/** Used when --model is not given: the fastest model with audio. */
+const DEFAULT_MODEL = 'veo-3.0-fast-generate-001';
+
+export interface ClientIO {
+  out: ProgressStream;
+  err: ProgressStream;
+  env: Record<string, string | undefined>;
+  /** Ctrl-C while waiting stops waiting (the task keeps running on the server). */
+  onInterrupt?: (stop: () => void) => () => void;
+}
+
+const COMMON = {
+  'base-url': { type: 'string' },
+  'api-key': { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function client(values: { 'base-url'?: string | undefined; 'api-key'?: string | undefined }, env: ClientIO['env']): Reelay {
+  const baseUrl = values['base-url'] ?? env.REELAY_BASE_URL ?? DEFAULT_BASE_URL;
+  const apiKey = values['api-key'] ?? env.REELAY_API_KEY;
+  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) throw new UsageError(`--base-url must be an http(s) URL (got ${JSON.stringify(baseUrl)})`);
+  if (!apiKey) throw new UsageError('no API key: set REELAY_API_KEY or pass --api-key (create one with `reelay keys create --name NAME`)');
+  return new Reelay({ baseUrl, apiKey });
+}
+
+const writeJson = (io: ClientIO, v: unknown) => io.out.write(`${JSON.stringify(v)}\n`);
+
+function wholeNumber(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number (got ${JSON.stringify(v)})`);
+  return Number(v);
+}
+
+/** A local file is uploaded; an https:// URL or a data: URI is passed through for the server to read. */
+async function imageArg(v: string, flag: string): Promise<ImageInput> {
+  if (/^(https?:\/\/|data:)/i.test(v)) return v;
+  try {
+    return await readFile(v);
+  } catch (e) {
+    throw new UsageError(`cannot read ${flag} ${v}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Without --aspect-ratio, follow the start image: portrait → 9:16, otherwise 16:9. */
+async function aspectFor(image: ImageInput): Promise<string> {
+  if (typeof image === 'string') return '16:9';
+  try {
+    const { default: sharp } = await import('sharp');
+    const m = await sharp(image as Buffer).metadata();
+    const w = m.autoOrient?.width ?? m.width, h = m.autoOrient?.height ?? m.height;
+    return h > w ? '9:16' : '16:9';
+  } catch {
+    return '16:9'; // not an image sharp reads: the server will say what is wrong with it
+  }
+}
+
+async function generate(args: string[], io: ClientIO): Promise<number> {
+  const { values } = parseArgs({
+    args, strict: true, options: {
+      ...COMMON,
+      image: { type: 'string' }, 'last-frame': { type: 'string' }, prompt: { type: 'string' },
+      model: { type: 'string' }, size: { type: 'string' }, seconds: { type: 'string' }, 'aspect-ratio': { type: 'string' },
+      'negative-prompt': { type: 'string' }, seed: { type: 'string' }, 'off-peak': { type: 'boolean' }, 'is-rec': { type: 'boolean' },
+      'no-audio': { type: 'boolean' }, 'callback-url': { type: 'string' }, wait: { type: 'boolean', default: false }, out: { type: 'string' },
+    },
+  });
+  if (!values.image) throw new UsageError('generate needs --image FILE (the start frame)');
+  if (!values.prompt) throw new UsageError('generate needs --prompt TEXT (the camera motion to render)');
+  const reelay = client(values, io.env);
+  const images = [await imageArg(values.image, '--image')];
+  if (values['last-frame']) images.push(await imageArg(values['last-frame'], '--last-frame'));
+  const params: VideoCreateParams = {
+    model: values.model ?? DEFAULT_MODEL,
+    prompt: values.prompt,
+    aspect_ratio: values['aspect-ratio'] ?? await aspectFor(images[0]!),
+    images,
+    ...(values.seconds !== undefined && { seconds: wholeNumber(values.seconds, '--seconds')! }),
+    ...(values.size !== undefined && { size: values.size }),
+    ...(values['negative-prompt'] !== undefined && { negative_prompt: values['negative-prompt'] }),
+    ...(values.seed !== undefined && { seed: wholeNumber(values.seed, '--seed')! }),
+    ...(values['off-peak'] && { off_peak: true }),
+    ...(values['is-rec'] && { is_rec: true }),
+    ...(values['no-audio'] && { generate_audio: false }),
+    ...(values['callback-url'] !== undefined && { callback_url: values['callback-url'] }),
+  };
+
+  const submitted = await reelay.videos.create(params);
+  const wait = values.wait || values.out !== undefined;
+  if (!wait) {
+    if (values.json) writeJson(io, submitted);
+    else io.out.write(`Submitted ${submitted.id}: ${submitted.model}, ${submitted.seconds} s, ${submitted.size}, ${submitted.aspect_ratio} (${credits(submitted.credits.reserved)} credits reserved).\nFollow it with: reelay status ${submitted.id}\n`);
+    return EXIT.ok;
+  }
+
+  if (!values.json) io.err.write(`Submitted ${submitted.id} (${credits(submitted.credits.reserved)} credits reserved); waiting for it…\n`);
+  const tty = io.err.isTTY === true;
+  // With --json, stdout is for the result alone; progress goes to stderr, and only as the live bar.
+  const progress = values.json && !tty ? undefined : progressReporter(io.err, { tty });
+  const stop = new AbortController();
+  const release = io.onInterrupt?.(() => stop.abort()) ?? (() => {});
+  let task: Task;
+  try {
+    task = await reelay.videos.waitUntilDone(submitted.id, { signal: stop.signal, onProgress: (t) => progress?.update(t) });
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError') throw e;
+    progress?.finish();
+    io.err.write(`Stopped waiting; ${submitted.id} keeps running on the server. Check it with: reelay status ${submitted.id}\n`);
+    return 130;
+  } finally {
+    release();
+    progress?.finish();
+  }
+
+  if (task.status !== 'succeeded') {
+    if (values.json) writeJson(io, task);
+    io.err.write(`reelay: task ${task.id} ${task.status}${task.error ? `: ${task.error.message} (${task.error.code})` : ''}\n`);
+    return EXIT.taskFailed;
+  }
+  let saved = '';
+  if (values.out) {
+    // Written beside the target and renamed, so an interrupted download never leaves a truncated MP4 under the real name.
+    const partial = `${values.out}.part`;
+    try {
+      await pipeline(Readable.fromWeb(await reelay.videos.downloadStream(task.id) as import('node:stream/web').ReadableStream), createWriteStream(partial));
+      await rename(partial, values.out);
+    } catch (e) {
+      await rm(partial, { force: true });
+      throw e;
+    }
+    saved = `Saved:  ${values.out} (${bytes((await stat(values.out)).size)})\n`;
+  }
+  if (values.json) writeJson(io, task);
+  else {
+    const m = task.metadata;
+    io.out.write(`${task.id} succeeded${m ? `: ${m.duration} s, ${m.width}x${m.height}${m.has_audio ? ', with audio' : ''}` : ''} (${credits(task.credits.charged)} credits)\nURL:    ${task.url}\n${saved}`);
+  }
+  return EXIT.ok;
+}
+
+function oneTaskId(args: string[], command: string) {
+  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: COMMON });
+  if (positionals.length !== 1) throw new UsageError(`${command} needs exactly one TASK_ID`);
+  return { values, id: positionals[0]! };
+}
+
+async function status(args: string[], io: ClientIO): Promise<number> {
+  const { values, id } = oneTaskId(args, 'status');
+  const task = await client(values, io.env).videos.get(id);
+  if (values.json) writeJson(io, task);
+  else io.out.write(`${taskDetails(task)}\n`);
+  return EXIT.ok;
+}
+
+async function cancel(args: string[], io: ClientIO): Promise<number> {
+  const { values, id } = oneTaskId(args, 'cancel');
+  const task = await client(values, io.env).videos.cancel(id);
+  if (values.json) writeJson(io, task);
+  else io.out.write(`Cancelled ${task.id} at ${task.progress}%; ${credits(task.credits.refunded)} credits refunded.\n`);
+  return EXIT.ok;
+}
+
+async function tasks(args: string[], io: ClientIO): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, options: { ...COMMON, limit: { type: 'string' }, status: { type: 'string' } } });
+  const limit = wholeNumber(values.limit, '--limit') ?? 20;
+  if (limit < 1) throw new UsageError('--limit must be at least 1');
+  const statuses = TaskStatusSchema.options as readonly string[];
+  if (values.status !== undefined && !statuses.includes(values.status)) throw new UsageError(`--status must be one of ${statuses.join(', ')} (got ${JSON.stringify(values.status)})`);
+  const list = client(values, io.env).videos.list({ limit: Math.min(limit, 100), ...(values.status && { status: values.status as TaskStatus }) });
+  const found: Task[] = [];
+  for await (const t of list) {
+    found.push(t);
+    if (found.length >= limit) break;
+  }
+  if (values.json) writeJson(io, found);
+  else io.out.write(found.length ? `${taskRows(found)}\n` : 'No tasks.\n');
+  return EXIT.ok;
+}
+
+async function balance(args: string[], io: ClientIO): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, options: COMMON });
+  const b = await client(values, io.env).credits.get();
+  if (values.json) writeJson(io, b);
+  else io.out.write(`${balanceDetails(b)}\n`);
+  return EXIT.ok;
+}
+
+const HANDLERS: Record<string, (args: string[], io: ClientIO) => Promise<number>> = { generate, status, cancel, tasks, credits: balance };
+
+/** Run one client command; API errors are printed (and, with --json, written as JSON) and become exit code 3. */
+export async function runClientCommand(command: string, args: string[], io: ClientIO): Promise<number> {
+  try {
+    return await HANDLERS[command]!(args, io);
+  } catch (e) {
+    if (!isReelayError(e)) throw e;
+    const where = [e.code, e.status ? `HTTP ${e.status}` : '', e.requestId ? `request ${e.requestId}` : ''].filter(Boolean).join(', ');
+    io.err.write(`reelay: ${e.message} (${where})\n`);
+    if (args.includes('--json')) {
+      writeJson(io, { error: { type: e.type, code: e.code, message: e.message, param: e.param, status: e.status, request_id: e.requestId } });
+    }
+    return EXIT.api;
+  }
+}
+
+/** The process's own streams and environment; SIGINT stops a --wait instead of killing the process. */
+export function processIO(): ClientIO {
+  return {
+    out: process.stdout, err: process.stderr, env: process.env,
+    onInterrupt(stop) {
+      process.once('SIGINT', stop);
+      return () => process.off('SIGINT', stop);
+    },
+  };
+}

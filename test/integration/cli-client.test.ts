@@ -1,0 +1,149 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/child-server.ts';
+import { makeImage } from '../helpers/images.ts';
+import { probeBytes } from '../helpers/ffprobe.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+// The server runs in this process; the CLI is the real `reelay` in a child process, talking HTTP.
+let s: TestServer; // renders
+let q: TestServer; // API only: tasks stay queued
+let dir: string;
+let image: string;
+beforeAll(async () => {
+  [s, q, dir] = await Promise.all([startServer(), startServer({ REELAY_ROLE: 'api' }), mkdtemp(join(tmpdir(), 'reelay-cli-client-'))]);
+  image = join(dir, 'start.png');
+  await writeFile(image, await makeImage(320, 180));
+});
+afterAll(async () => {
+  await Promise.all([s?.close(), q?.close()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const env = { REELAY_DATA_DIR: join(tmpdir(), 'reelay-cli-client-unused') };
+const on = (server: TestServer, key = server.key) => ['--base-url', server.base, '--api-key', key];
+const tiny = ['--model', 'veo-3.0-fast-generate-001', '--seconds', '4', '--size', '720p'];
+
+describe('reelay generate', () => {
+  it('--wait --out renders, logs progress lines (not a TTY) and writes an MP4', async () => {
+    const out = join(dir, 'video.mp4');
+    const r = await cli(['generate', '--image', image, '--prompt', 'slow push in', ...tiny, '--wait', '--out', out, ...on(s)], env);
+    expect(r.stderr).toMatch(/Submitted task_\w+/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('\r');
+    expect(r.stderr).toMatch(/task_\w+ succeeded +100%/);
+    expect(r.stdout).toMatch(/task_\w+ succeeded: 4 s, 1280x720, with audio/);
+    expect(r.stdout).toContain(`Saved:  ${out}`);
+    const facts = await probeBytes(await readFile(out));
+    expect(facts.videoCodec).toBe('h264');
+    expect([facts.width, facts.height]).toEqual([1280, 720]);
+    expect(Math.abs(facts.duration - 4)).toBeLessThan(0.1);
+  });
+
+  it('--json without --wait prints the queued task; the env vars work instead of flags', async () => {
+    const r = await cli(['generate', '--image', image, '--prompt', 'pan left', ...tiny, '--json'],
+      { ...env, REELAY_BASE_URL: q.base, REELAY_API_KEY: q.key });
+    expect(r.code, r.stderr).toBe(0);
+    const task = JSON.parse(r.stdout) as { id: string; status: string; aspect_ratio: string };
+    expect(task).toMatchObject({ status: 'queued', aspect_ratio: '16:9' });
+  });
+
+  it('follows a portrait image with 9:16 when --aspect-ratio is not given', async () => {
+    const portrait = join(dir, 'portrait.png');
+    await writeFile(portrait, await makeImage(180, 320));
+    const r = await cli(['generate', '--image', portrait, '--prompt', 'tilt up', ...tiny, '--json', ...on(q)], env);
+    expect(JSON.parse(r.stdout)).toMatchObject({ aspect_ratio: '9:16' });
+  });
+});
+
+describe('reelay status, tasks, cancel, credits', () => {
+  it('status, cancel and a second cancel (an API error → 3)', async () => {
+    const { id } = JSON.parse((await cli(['generate', '--image', image, '--prompt', 'x', ...tiny, '--json', ...on(q)], env)).stdout) as { id: string };
+    const status = await cli(['status', id, ...on(q)], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^${id}\\n  status +queued \\(0%\\)`));
+    expect(JSON.parse((await cli(['status', id, '--json', ...on(q)], env)).stdout)).toMatchObject({ id, status: 'queued' });
+
+    const cancelled = await cli(['cancel', id, ...on(q)], env);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toMatch(/^Cancelled task_\w+ at 0%; \d+ credits refunded\./);
+    const again = await cli(['cancel', id, '--json', ...on(q)], env);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(/already|cancelled/);
+    expect(again.stderr).toContain('task_not_cancellable');
+    expect(JSON.parse(again.stdout)).toMatchObject({ error: { code: 'task_not_cancellable', status: 409 } });
+  });
+
+  it('tasks prints an aligned table (newest first) and --json an array', async () => {
+    const key = await q.newKey('table');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.unshift((JSON.parse((await cli(['generate', '--image', image, '--prompt', `p${i}`, ...tiny, '--json', ...on(q, key)], env)).stdout) as { id: string }).id);
+    const r = await cli(['tasks', '--limit', '2', ...on(q, key)], env);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^ID +STATUS +PROGRESS +MODEL +SECONDS +SIZE +CREATED/);
+    const col = lines[0]!.indexOf('STATUS');
+    for (const l of lines.slice(1)) expect(l.slice(col)).toMatch(/^queued +0% +veo-3\.0-fast-generate-001 +4 +720p /);
+    expect(lines.slice(1).map((l) => l.split(' ')[0])).toEqual(ids.slice(0, 2));
+    const json = JSON.parse((await cli(['tasks', '--limit', '5', '--status', 'queued', '--json', ...on(q, key)], env)).stdout) as { id: string }[];
+    expect(json.map((t) => t.id)).toEqual(ids);
+  });
+
+  it("credits shows the caller's balance; credits grant/show stay the admin commands", async () => {
+    const r = await cli(['credits', ...on(q)], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Balance: [\d,]+ credits/);
+    expect(r.stdout).toContain('grant');
+    expect(JSON.parse((await cli(['credits', '--json', ...on(q)], env)).stdout)).toMatchObject({ object: 'credit_balance' });
+    const admin = await cli(['credits', 'show'], env);
+    expect(admin.code).toBe(2);
+    expect(admin.stderr).toContain('credits show needs KEY_ID');
+  });
+});
+
+describe('exit codes', () => {
+  it('usage errors → 2', async () => {
+    for (const args of [
+      ['generate', '--prompt', 'no image', ...on(q)],
+      ['generate', '--image', join(dir, 'missing.png'), '--prompt', 'x', ...on(q)],
+      ['generate', '--image', image, '--prompt', 'x', '--seconds', 'four', ...on(q)],
+      ['status', ...on(q)],
+      ['tasks', '--status', 'done', ...on(q)],
+      ['tasks', '--frobnicate', ...on(q)],
+      ['status', 'task_x', '--base-url', q.base],
+    ]) {
+      const r = await cli(args, env);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('Usage: reelay');
+    }
+  });
+
+  it("a bad key → 3 with the API's message", async () => {
+    const r = await cli(['tasks', ...on(q, 'rly_not_a_key')], env);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('Invalid API key.');
+    expect(r.stderr).toContain('invalid_api_key');
+  });
+
+  it('an invalid request → 3 naming the field', async () => {
+    const r = await cli(['generate', '--image', image, '--prompt', 'x', '--model', 'veo-3.0-fast-generate-001', '--seconds', '5', ...on(q)], env);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('invalid_seconds');
+  });
+
+  it('a task that fails → 4', async () => {
+    const broken = await startServer({ FFMPEG_PATH: '/nonexistent/ffmpeg' });
+    try {
+      const out = join(dir, 'never.mp4');
+      const r = await cli(['generate', '--image', image, '--prompt', 'x', ...tiny, '--wait', '--out', out, ...on(broken)], env);
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/task task_\w+ failed: .+\(ffmpeg_unavailable|render_failed\)/);
+      await expect(readFile(out)).rejects.toThrow();
+    } finally {
+      await broken.close();
+    }
+  });
+});
