@@ -12,10 +12,12 @@ import { cpus, platform, arch } from 'node:os';
 import { cleanupAll } from './lib/child.ts';
 import { pollBench, pollOptionsFromEnv } from './poll.ts';
 import { renderBench } from './render.ts';
+import { dispatchBench } from './dispatch.ts';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   poll: () => pollBench(pollOptionsFromEnv()),
   render: () => renderBench(),
+  dispatch: () => dispatchBench(),
 };
 
 async function main(argv: string[]): Promise<number> {
