@@ -13,11 +13,13 @@ import { cleanupAll } from './lib/child.ts';
 import { pollBench, pollOptionsFromEnv } from './poll.ts';
 import { renderBench } from './render.ts';
 import { dispatchBench } from './dispatch.ts';
+import { loadBench } from './load.ts';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   poll: () => pollBench(pollOptionsFromEnv()),
   render: () => renderBench(),
   dispatch: () => dispatchBench(),
+  load: () => loadBench(),
 };
 
 async function main(argv: string[]): Promise<number> {

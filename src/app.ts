@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { limiter } from './infra/limiter.ts';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
@@ -18,6 +20,7 @@ import { createMetrics } from './infra/metrics/metrics.ts';
 import type { LookupFn } from './infra/net/safe-fetch.ts';
 import { localProvider } from './providers/local/local-provider.ts';
 import type { VideoProvider } from './providers/provider.ts';
+import { upstreamProviders } from './providers/upstreams.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
 import { createMaintenance } from './worker/maintenance.ts';
 import { createLifecycle, type Lifecycle } from './domain/task-lifecycle.ts';
@@ -101,8 +104,15 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
 
   const providers: Record<string, VideoProvider> = {
     local: localProvider({ ffmpegPath: config.ffmpeg.ffmpeg, maxInputPixels: config.limits.imagePixels }),
+    // Result URLs an upstream hands back go through the same SSRF policy as user URLs.
+    ...upstreamProviders(config.upstreams, {
+      allowPrivate: config.allowPrivateUrls,
+      ...(o.lookup ? { lookup: o.lookup } : {}),
+      ...(o.isAllowedAddress ? { isAllowedAddress: o.isAllowedAddress } : {}),
+    }),
   };
-  const providerFor = (modelId: string) => catalog.find(modelId)?.providers.find((p) => p in providers) ?? 'local';
+  // The first provider in the model's list that is configured (credentials set; local always is).
+  const providerFor = (modelId: string) => catalog.find(modelId)?.providers.find((p) => Object.hasOwn(providers, p)) ?? 'local';
   const metrics = createMetrics(store.tasks, now);
 
   // Every ending (worker, cancel, expiry) drops the cached view of that task.
@@ -139,6 +149,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   const maintenance = createMaintenance({
     tasks: store.tasks, lifecycle, now, abort: (id) => worker?.abort(id), blobs, log: log.child({ component: 'maintenance' }),
   });
+  const decodeSlots = limiter(Math.max(2, cpus().length));
   const keys = createKeyService(store.keys, now);
   const credits = createCreditService(store, now);
   const webhooks = createWebhookService(store, now, () => dispatcher?.wake());
@@ -157,7 +168,8 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
         throw e;
       }
     },
-    inspectImage: (data, param) => inspectImage(data, param, config.limits),
+    // Decoding is the memory-heavy part of a submit: a burst of large images queues here instead of all decoding at once.
+    inspectImage: (data, param) => decodeSlots(() => inspectImage(data, param, config.limits)),
     onQueued: () => {
       worker?.wake();
       // Other worker processes (PostgreSQL) wake on this instead of their next poll.
@@ -169,7 +181,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   taskChanged = (id) => tasks.invalidate(id);
 
   const privateRoutes: Route[] = [
-    submitRoute(tasks, config.limits.bodyBytes), listRoute(tasks), getRoute(tasks), cancelRoute(tasks),
+    submitRoute(tasks, config.limits.bodyBytes, config.maxConcurrentSubmits), listRoute(tasks), getRoute(tasks), cancelRoute(tasks),
     contentRoute(tasks, blobs), modelsRoute(catalog, providerFor), creditsRoute(credits), ...webhookRoutes(webhooks),
   ];
   const admin = adminRoutes(keys, credits);

@@ -35,6 +35,8 @@ const Env = z.object({
   OFF_PEAK_TIMEZONE: z.string().default('UTC'),
   REELAY_MAX_ACTIVE_TASKS_PER_KEY: int(1, 100_000).default(20),
   REELAY_RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1200),
+  /** Submissions (bodies up to 20 MB) read at once per process; more → 429 server_busy. Bounds memory under bursts. */
+  REELAY_MAX_CONCURRENT_SUBMITS: int(1, 10_000).default(32),
   /** Enables the admin API (/admin/…) for bearers of this token. */
   REELAY_ADMIN_TOKEN: z.string().min(16).optional(),
   REELAY_MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
@@ -53,6 +55,21 @@ const Env = z.object({
   REELAY_WEBHOOK_CONCURRENCY: int(1, 1000).default(16),
   /** Multiplies the retry schedule (tests run a day's schedule in milliseconds). */
   REELAY_WEBHOOK_BACKOFF_SCALE: z.coerce.number().positive().max(1).default(1),
+  /** Upstream channels (API.md §11): a provider with credentials set serves its models instead of `local`. */
+  GEMINI_API_KEY: z.string().min(1).optional(),
+  GEMINI_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
+  VERTEX_PROJECT: z.string().min(1).optional(),
+  VERTEX_LOCATION: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a region such as us-central1').default('us-central1'),
+  VERTEX_ACCESS_TOKEN: z.string().min(1).optional(),
+  VERTEX_BASE_URL: z.url().optional(),
+  VIDU_API_KEY: z.string().min(1).optional(),
+  VIDU_BASE_URL: z.url().default('https://api.vidu.com/ent/v2'),
+  /** First interval between polls of an upstream job; it grows to 5× this. */
+  REELAY_UPSTREAM_POLL_MS: int(5, 60_000).default(2000),
+  /** One create/poll call to an upstream; longer means it hangs. */
+  REELAY_UPSTREAM_TIMEOUT_MS: int(100, 300_000).default(30_000),
+  /** Give up on an upstream job that has not finished in this long (Veo takes 11 s–6 min). */
+  REELAY_UPSTREAM_MAX_WAIT_MS: int(1000, 24 * 3_600_000).default(20 * 60_000),
 });
 
 export type Env = z.infer<typeof Env>;
@@ -86,12 +103,22 @@ export interface Config {
   readonly offPeak: OffPeakWindow;
   readonly maxActiveTasksPerKey: number;
   readonly rateLimitPerMinute: number;
+  readonly maxConcurrentSubmits: number;
   readonly adminToken: string | undefined;
   readonly maintenanceIntervalMs: number;
   readonly webhooks: { readonly timeoutMs: number; readonly concurrency: number; readonly backoffScale: number };
   readonly outputTtlSeconds: number;
   readonly urlSigningSecret: string | undefined;
   readonly imageFetchTimeoutMs: number;
+  /** Credentials live here and nowhere else; nothing logs or returns this object. */
+  readonly upstreams: {
+    readonly gemini: { readonly apiKey: string; readonly baseUrl: string } | null;
+    readonly vertex: { readonly project: string; readonly location: string; readonly accessToken: string; readonly baseUrl: string } | null;
+    readonly vidu: { readonly apiKey: string; readonly baseUrl: string } | null;
+    readonly pollMs: number;
+    readonly requestTimeoutMs: number;
+    readonly maxWaitMs: number;
+  };
   readonly limits: {
     /** API.md §3: the whole POST body. */
     readonly bodyBytes: number;
@@ -134,7 +161,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? '?');
-      return `${key}: ${i.message} (got ${JSON.stringify(merged[key])})`;
+      // Credentials are never echoed, not even in a boot error.
+      const shown = /KEY|TOKEN|SECRET/.test(key) ? '[redacted]' : JSON.stringify(merged[key]);
+      return `${key}: ${i.message} (got ${shown})`;
     }));
   }
   const e = parsed.data;
@@ -150,6 +179,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const offPeak = parseWindow(e.OFF_PEAK_WINDOW, e.OFF_PEAK_TIMEZONE);
   if (!offPeak) problems.push(`OFF_PEAK_WINDOW/OFF_PEAK_TIMEZONE: expected HH:MM-HH:MM and an IANA time zone (got ${JSON.stringify(e.OFF_PEAK_WINDOW)} in ${JSON.stringify(e.OFF_PEAK_TIMEZONE)})`);
+  if ((e.VERTEX_PROJECT === undefined) !== (e.VERTEX_ACCESS_TOKEN === undefined)) {
+    problems.push('VERTEX_PROJECT/VERTEX_ACCESS_TOKEN: set both to enable Vertex AI (service-account credentials are not supported yet)');
+  }
   if (problems.length || !offPeak) throw new ConfigError(problems);
 
   const dataDir = resolve(e.REELAY_DATA_DIR);
@@ -185,12 +217,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     offPeak: Object.freeze(offPeak),
     maxActiveTasksPerKey: e.REELAY_MAX_ACTIVE_TASKS_PER_KEY,
     rateLimitPerMinute: e.REELAY_RATE_LIMIT_PER_MINUTE,
+    maxConcurrentSubmits: e.REELAY_MAX_CONCURRENT_SUBMITS,
     adminToken: e.REELAY_ADMIN_TOKEN,
     maintenanceIntervalMs: e.REELAY_MAINTENANCE_INTERVAL_MS,
     webhooks: Object.freeze({ timeoutMs: e.REELAY_WEBHOOK_TIMEOUT_MS, concurrency: e.REELAY_WEBHOOK_CONCURRENCY, backoffScale: e.REELAY_WEBHOOK_BACKOFF_SCALE }),
     outputTtlSeconds: e.REELAY_OUTPUT_TTL_SECONDS,
     urlSigningSecret: e.REELAY_URL_SIGNING_SECRET,
     imageFetchTimeoutMs: e.REELAY_IMAGE_FETCH_TIMEOUT_MS,
+    upstreams: Object.freeze({
+      gemini: e.GEMINI_API_KEY ? Object.freeze({ apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL }) : null,
+      vertex: e.VERTEX_PROJECT && e.VERTEX_ACCESS_TOKEN
+        ? Object.freeze({
+          project: e.VERTEX_PROJECT, location: e.VERTEX_LOCATION, accessToken: e.VERTEX_ACCESS_TOKEN,
+          baseUrl: e.VERTEX_BASE_URL ?? `https://${e.VERTEX_LOCATION}-aiplatform.googleapis.com`,
+        })
+        : null,
+      vidu: e.VIDU_API_KEY ? Object.freeze({ apiKey: e.VIDU_API_KEY, baseUrl: e.VIDU_BASE_URL }) : null,
+      pollMs: e.REELAY_UPSTREAM_POLL_MS,
+      requestTimeoutMs: e.REELAY_UPSTREAM_TIMEOUT_MS,
+      maxWaitMs: e.REELAY_UPSTREAM_MAX_WAIT_MS,
+    }),
     limits: Object.freeze({
       bodyBytes: 20 * 1024 * 1024,
       imageBytes: 50 * 1024 * 1024,

@@ -69,6 +69,9 @@ export const errors = {
     new ApiError(429, 'rate_limit_error', 'too_many_active_tasks',
       `This key already has ${limit} tasks queued or processing; wait for one to finish (or cancel one) and retry.`,
       { headers: { 'retry-after': '5' } }),
+  serverBusy: (limit: number) =>
+    new ApiError(429, 'rate_limit_error', 'server_busy',
+      `This server is already reading ${limit} submissions; retry in a moment.`, { headers: { 'retry-after': '1' } }),
   rateLimited: (message: string, retryAfterSeconds: number) =>
     new ApiError(429, 'rate_limit_error', 'rate_limited', message,
       { headers: { 'retry-after': String(retryAfterSeconds) } }),

@@ -28,10 +28,12 @@ export interface RouteDoc {
 export interface Route {
   doc: RouteDoc;
   handler(req: FastifyRequest, reply: FastifyReply): Promise<unknown>;
+  /** Runs before the body is read (e.g. to refuse work the server cannot take on right now). */
+  onRequest?(req: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 
 export function registerRoute(app: FastifyInstance, route: Route): void {
-  app.route({ method: route.doc.method, url: route.doc.url, handler: route.handler });
+  app.route({ method: route.doc.method, url: route.doc.url, handler: route.handler, ...(route.onRequest ? { onRequest: route.onRequest } : {}) });
 }
 
 /** Parse params/query with a route's schema; a failure names the parameter (API.md §10). */

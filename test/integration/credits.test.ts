@@ -168,6 +168,26 @@ describe('limits per key', () => {
     }
   });
 
+  it('a burst beyond the submissions this node reads at once → 429 server_busy, the rest accepted, none lost', async () => {
+    const s = await startServer({ REELAY_ROLE: 'api', REELAY_MAX_CONCURRENT_SUBMITS: '2' });
+    try {
+      const a = await account(s, 1_000_000);
+      const big = dataUri(await makeImage(1600, 900));
+      const results = await Promise.all(Array.from({ length: 12 }, () => a.submit({ images: [big] })));
+      const codes = results.map((r) => r.status);
+      expect(codes.every((c) => c === 200 || c === 429)).toBe(true);
+      const busy = results.filter((r) => r.status === 429);
+      expect(busy.length).toBeGreaterThan(0);
+      expect(busy[0]!.headers.get('retry-after')).toBe('1');
+      expect(((await busy[0]!.json()) as { error: { code: string } }).error.code).toBe('server_busy');
+      expect(await a.list()).toHaveLength(codes.filter((c) => c === 200).length);
+      // Once the burst is over, the node accepts again.
+      expect((await a.submit()).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('too many requests per minute → 429 with Retry-After; other keys unaffected', async () => {
     const s = await startServer({ REELAY_ROLE: 'api', REELAY_RATE_LIMIT_PER_MINUTE: '5' });
     try {
