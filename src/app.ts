@@ -61,6 +61,8 @@ export interface ReelayOverrides {
   lookup?: LookupFn;
   /** TEST SEAM ONLY: which addresses count as public for outbound calls (see safeFetch). */
   isAllowedAddress?: (ip: string) => boolean;
+  /** TEST SEAM ONLY: wrap the blob store (fault injection, e.g. a full disk). */
+  wrapBlobs?: (blobs: BlobStore) => BlobStore;
 }
 
 export interface Reelay {
@@ -90,9 +92,10 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   const now = o.now ?? Date.now;
   const store = await openStore(config);
   const catalog = loadCatalog(config.catalogFile ? JSON.parse(await readFile(config.catalogFile, 'utf8')) : undefined);
-  const blobs: BlobStore = config.blobStore.kind === 's3'
+  const baseBlobs: BlobStore = config.blobStore.kind === 's3'
     ? s3BlobStore({ ...config.blobStore, now })
     : localBlobStore(config.blobDir);
+  const blobs = o.wrapBlobs ? o.wrapBlobs(baseBlobs) : baseBlobs;
   const secret = config.urlSigningSecret ?? await store.meta.getOrInit('url_signing_secret', () => randomBytes(32).toString('base64url'));
 
   // The public base is known only after listen() when PORT=0 (tests): links read it lazily.

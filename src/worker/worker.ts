@@ -35,6 +35,16 @@ export interface WorkerDeps {
   scratchDir?: string;
 }
 
+/** What a failed task tells its user: a provider's own verdict, a full disk, or (logged) an internal error. */
+export function classifyFailure(e: unknown): { code: string; message: string } {
+  if (e instanceof ProviderError) return { code: e.code, message: e.message };
+  const errno = (e as NodeJS.ErrnoException | null)?.code;
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') {
+    return { code: 'storage_full', message: 'The video could not be stored because the server ran out of disk space; the credits were refunded. Please retry later.' };
+  }
+  return { code: 'internal_error', message: 'The video could not be produced because of an internal error.' };
+}
+
 /** Without a user seed, derive one from the task id: a re-run after a crash renders the same bytes. */
 export function defaultSeed(taskId: string): number {
   return createHash('sha256').update(taskId).digest().readUInt32BE(0);
@@ -115,11 +125,10 @@ export function createWorker(d: WorkerDeps) {
         log.info('render stopped (cancelled, lease lost or shutting down)');
         return;
       }
-      const known = e instanceof ProviderError;
-      if (!known) log.error({ err: e }, 'task failed unexpectedly');
-      else log.warn({ code: e.code, err: e.cause ?? e }, 'task failed');
-      await d.lifecycle.fail(row.id, id, d.now(), known ? e.code : 'internal_error',
-        known ? e.message : 'The video could not be produced because of an internal error.');
+      const outcome = classifyFailure(e);
+      if (outcome.code === 'internal_error') log.error({ err: e }, 'task failed unexpectedly');
+      else log.warn({ code: outcome.code, err: (e as Error).cause ?? e }, 'task failed');
+      await d.lifecycle.fail(row.id, id, d.now(), outcome.code, outcome.message);
       d.onRendered?.((d.now() - started) / 1000, 'failed');
     } finally {
       clearInterval(renew);
