@@ -88,7 +88,12 @@ export interface Reelay {
 
 /** The composition root: builds every dependency from the config, connects nothing at import time. */
 export async function createReelay(config: Config, o: ReelayOverrides = {}): Promise<Reelay> {
-  const log = o.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-goog-api-key"]'] });
+  const log = o.logger ?? pino({
+    level: config.logLevel,
+    redact: ['req.headers.authorization', 'req.headers["x-goog-api-key"]'],
+    // Public links carry their signature in the query string: keep it out of the logs.
+    serializers: { req: (req: { method?: string; url?: string; id?: string }) => ({ id: req.id, method: req.method, url: req.url?.replace(/([?&]sig=)[^&]*/g, '$1[redacted]') }) },
+  });
   const now = o.now ?? Date.now;
   const store = await openStore(config);
   const catalog = loadCatalog(config.catalogFile ? JSON.parse(await readFile(config.catalogFile, 'utf8')) : undefined);
@@ -159,10 +164,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   const tasks = createTaskService({
     catalog, store, lifecycle, maxActiveTasksPerKey: config.maxActiveTasksPerKey,
     blobs, links, providerFor, now, allowPrivateUrls: config.allowPrivateUrls,
-    fetchImage: imageFetcher({
-      allowPrivate: config.allowPrivateUrls, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes,
-      ...(o.lookup ? { lookup: o.lookup } : {}),
-    }),
+    fetchImage: imageFetcher({ ...outbound, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes }),
     checkCallbackUrl: async (url) => {
       try {
         await assertPublicTarget(url, { ...outbound, label: 'callback_url' });
@@ -201,7 +203,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   publicRoutes.push(...openapiRoutes(() => [...privateRoutes, ...publicRoutes, ...admin].map((r) => r.doc), VERSION));
 
   const http = await buildHttpApp({
-    logger: log, bodyLimit: config.limits.bodyBytes, metrics, authenticate: keys, publicRoutes, privateRoutes,
+    logger: log, bodyLimit: config.limits.bodyBytes, requestTimeoutMs: config.requestTimeoutMs, metrics, authenticate: keys, publicRoutes, privateRoutes,
     limiter: createRateLimiter(config.rateLimitPerMinute, now), adminPlugin: adminScope(config.adminToken, admin),
   });
 

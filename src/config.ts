@@ -28,6 +28,8 @@ const Env = z.object({
   REELAY_OUTPUT_TTL_SECONDS: int(60, 365 * 86400).default(7 * 86400),
   REELAY_URL_SIGNING_SECRET: z.string().min(32).optional(),
   REELAY_IMAGE_FETCH_TIMEOUT_MS: int(100, 120_000).default(15_000),
+  /** A request (headers and body) not complete within this is answered 408 and closed (slow clients). */
+  REELAY_REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
   REELAY_WORKER_POLL_MS: int(10, 60_000).default(500),
   REELAY_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   /** Local time window in which off-peak tasks run even while normal tasks wait. */
@@ -110,6 +112,7 @@ export interface Config {
   readonly outputTtlSeconds: number;
   readonly urlSigningSecret: string | undefined;
   readonly imageFetchTimeoutMs: number;
+  readonly requestTimeoutMs: number;
   /** Credentials live here and nowhere else; nothing logs or returns this object. */
   readonly upstreams: {
     readonly gemini: { readonly apiKey: string; readonly baseUrl: string } | null;
@@ -224,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outputTtlSeconds: e.REELAY_OUTPUT_TTL_SECONDS,
     urlSigningSecret: e.REELAY_URL_SIGNING_SECRET,
     imageFetchTimeoutMs: e.REELAY_IMAGE_FETCH_TIMEOUT_MS,
+    requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
     upstreams: Object.freeze({
       gemini: e.GEMINI_API_KEY ? Object.freeze({ apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL }) : null,
       vertex: e.VERTEX_PROJECT && e.VERTEX_ACCESS_TOKEN

@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { ApiError, errors, isApiError } from '../domain/errors.ts';
 
 /** Fastify's own client errors, translated into the catalogue. */
@@ -19,6 +22,11 @@ function fromFastify(err: FastifyError, bodyLimit: number, contentType: string |
       return errors.invalid('too_many_parts', 'The multipart body has too many parts; send the fields and at most two image files.');
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return errors.invalid('invalid_multipart', 'The multipart body is malformed.');
+    // Raised by the router before any route or hook runs (see frameworkErrorHandler).
+    case 'FST_ERR_BAD_URL':
+      return new ApiError(400, 'invalid_request_error', 'invalid_request', 'The URL path is not valid (malformed percent-encoding).');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError(414, 'invalid_request_error', 'invalid_request', 'A path parameter of this URL is too long.');
   }
   if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
     return errors.invalidJson(err instanceof SyntaxError ? 'it could not be parsed' : 'the Content-Length does not match the body');
@@ -30,19 +38,59 @@ function fromFastify(err: FastifyError, bodyLimit: number, contentType: string |
   return undefined;
 }
 
-export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    let api = isApiError(err) ? err : fromFastify(err, bodyLimit, req.headers['content-type']);
-    if (!api) {
-      req.log.error({ err }, 'unhandled error');
-      api = errors.internal(err);
-    } else if (api.status >= 500) {
-      req.log.error({ err: api.cause ?? api }, api.message);
+const envelope = (api: ApiError) => ({ error: { type: api.type, code: api.code, message: api.message, param: api.param } });
+
+function render(err: FastifyError, bodyLimit: number, req: FastifyRequest, reply: FastifyReply) {
+  let api = isApiError(err) ? err : fromFastify(err, bodyLimit, req.headers['content-type']);
+  if (!api) {
+    req.log.error({ err }, 'unhandled error');
+    api = errors.internal(err);
+  } else if (api.status >= 500) {
+    req.log.error({ err: api.cause ?? api }, api.message);
+  }
+  return reply.status(api.status).headers(api.headers).send(envelope(api));
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors the router raises before any hook runs
+ * (malformed percent-encoding, an over-long path parameter). Without it they
+ * answer in Fastify's own JSON shape, not §10, and without x-request-id.
+ */
+export function frameworkErrorHandler(bodyLimit: number) {
+  return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    reply.header('x-request-id', req.id);
+    render(err, bodyLimit, req, reply);
+  };
+}
+
+/**
+ * Node's 'clientError' (unparsable HTTP, headers too large, a request body not
+ * received within requestTimeout — e.g. a slowloris peer): answer in the §10
+ * envelope (code `invalid_request`, status kept) and drop the connection.
+ */
+export function clientErrorHandler(log: Logger) {
+  return (err: Error & { code?: string }, socket: Socket): void => {
+    // A reset peer is gone: nothing to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, message] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'The request was not received in time; send it again without pausing.']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'The request headers are too large.']
+        : [400, 'The request is not valid HTTP.'];
+    log.debug({ err }, 'client error');
+    // As Node itself does: never write into a response that has already started on this socket.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent) {
+      const body = JSON.stringify(envelope(new ApiError(status, 'invalid_request_error', 'invalid_request', message)));
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+        + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
-    reply.status(api.status).headers(api.headers).send({
-      error: { type: api.type, code: api.code, message: api.message, param: api.param },
-    });
-  });
+    socket.destroy(err);
+  };
+}
+
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => render(err, bodyLimit, req, reply));
   app.setNotFoundHandler((req, reply) => {
     const e = errors.routeNotFound(req.method, req.url.split('?')[0] ?? '');
     reply.status(404).send({ error: { type: e.type, code: e.code, message: e.message, param: null } });

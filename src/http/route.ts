@@ -36,11 +36,14 @@ export function registerRoute(app: FastifyInstance, route: Route): void {
   app.route({ method: route.doc.method, url: route.doc.url, handler: route.handler, ...(route.onRequest ? { onRequest: route.onRequest } : {}) });
 }
 
-/** Parse params/query with a route's schema; a failure names the parameter (API.md §10). */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+/** Parse params/query/body with a route's schema; a failure names the parameter (API.md §10). */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root: 'query' | 'body' = 'query'): z.infer<S> {
+  if (root === 'body' && value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw errors.invalid('invalid_body', 'The request body must be a JSON object.');
+  }
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const param = String(issue.path[0] ?? 'query');
+  const param = String(issue.path[0] ?? root);
   throw errors.invalidField(param, `"${param}": ${issue.message}.`);
 }

@@ -30,7 +30,7 @@ export function adminRoutes(keys: KeyService, credits: CreditService): Route[] {
         body: { schema: CreateKey, contentTypes: ['application/json'] }, responses: { 200: { description: 'The new key' } },
       },
       async handler(req) {
-        const body = parseInput(CreateKey, req.body);
+        const body = parseInput(CreateKey, req.body, 'body');
         const k = await keys.create(body.name);
         const balance = body.credits ? await credits.grant(k.id, body.credits, 'initial grant') : 0;
         return { id: k.id, name: k.name, key: k.key, webhook_secret: k.webhook_secret, balance };
@@ -44,7 +44,7 @@ export function adminRoutes(keys: KeyService, credits: CreditService): Route[] {
       },
       async handler(req) {
         const { key_id } = parseInput(KeyParams, req.params);
-        const body = parseInput(Grant, req.body);
+        const body = parseInput(Grant, req.body, 'body');
         return { key_id, balance: await credits.grant(key_id, body.amount, body.note ?? null) };
       },
     },

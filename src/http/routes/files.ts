@@ -20,7 +20,9 @@ export function filesRoute(blobs: BlobStore, signer: LinkSigner, nowSec: () => n
       },
     },
     async handler(req, reply) {
-      const key = decodeURIComponent((req.params as { '*': string })['*'] ?? '');
+      // The router has already percent-decoded the wildcard; decoding again would turn
+      // "%2525" into "%" and make a lone "%" (e.g. from "%25E0") throw a URIError (a 500).
+      const key = (req.params as { '*'?: string })['*'] ?? '';
       const { expires, sig } = parseInput(LinkQuery, req.query);
       const check = signer.check(key, expires, sig, nowSec());
       if (check === 'invalid') throw errors.forbiddenLink('This link is not valid (bad or missing signature).');

@@ -46,7 +46,7 @@ export function webhookRoutes(webhooks: WebhookService): Route[] {
         responses: { 200: { description: 'The new secret' } },
       },
       async handler(req) {
-        const body = parseInput(RotateBody, req.body ?? {});
+        const body = parseInput(RotateBody, req.body ?? undefined, 'body');
         return webhooks.rotateSecret(actorOf(req).keyId, body.overlap_seconds === undefined ? undefined : body.overlap_seconds * 1000);
       },
     },

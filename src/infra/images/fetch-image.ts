@@ -6,6 +6,8 @@ export interface ImageFetchOptions {
   timeoutMs: number;
   maxBytes: number;
   lookup?: LookupFn;
+  /** TEST SEAM ONLY (see safeFetch): which addresses count as public. */
+  isAllowedAddress?: (ip: string) => boolean;
 }
 
 /** Fetch a user's image URL through the SSRF guard; every failure is the user's 400, naming the image. */
@@ -15,6 +17,7 @@ export function imageFetcher(opts: ImageFetchOptions) {
       const res = await safeFetch(url, {
         allowPrivate: opts.allowPrivate, timeoutMs: opts.timeoutMs, maxBytes: opts.maxBytes,
         label: 'image URL', ...(opts.lookup ? { lookup: opts.lookup } : {}),
+        ...(opts.isAllowedAddress ? { isAllowedAddress: opts.isAllowedAddress } : {}),
       });
       return res.body;
     } catch (e) {

@@ -1,0 +1,199 @@
+/**
+ * Shared tools for the hardening suites (issue #10): raw HTTP that the client
+ * does not normalise, the §10 error-envelope check, hand-built image bytes,
+ * and "nothing was left behind" probes.
+ */
+import http from 'node:http';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import zlib from 'node:zlib';
+import { expect } from 'vitest';
+import type { TestServer } from './server.ts';
+
+export interface RawRequest {
+  method?: string;
+  /** Sent byte for byte: no URL normalisation ("/a/../b" and "%2e%2e" stay as written). */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+/**
+ * One request over node:http (fetch would resolve dot segments and refuse some
+ * header values), answered as a fetch Response so every suite asserts alike.
+ */
+export function rawRequest(base: string, r: RawRequest): Promise<Response> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: u.hostname, port: u.port, method: r.method ?? 'GET', path: r.path, headers: r.headers ?? {}, agent: false,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+        const status = res.statusCode ?? 0;
+        resolve(new Response([204, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers }));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(r.body);
+  });
+}
+
+/** Serialise a FormData the way fetch would, so it can go through rawRequest. */
+export async function encodeForm(fd: FormData): Promise<{ body: Buffer; contentType: string }> {
+  const r = new Request('http://form.invalid/', { method: 'POST', body: fd });
+  return { body: Buffer.from(await r.arrayBuffer()), contentType: r.headers.get('content-type')! };
+}
+
+/** A hand-written multipart body (parts without a filename, odd headers, …). */
+export function multipartBody(parts: { headers: string; body: string | Buffer }[], boundary = 'hardening-boundary-7MA4YWxk'): { body: Buffer; contentType: string } {
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    chunks.push(Buffer.from(`--${boundary}\r\n${p.headers}\r\n\r\n`, 'latin1'));
+    chunks.push(typeof p.body === 'string' ? Buffer.from(p.body, 'utf8') : p.body);
+    chunks.push(Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+export interface ErrorEnvelope { error: { type: string; code: string; message: string; param: string | null } }
+
+/**
+ * API.md §10: a 4xx (never 5xx) whose body is exactly
+ * `{"error":{"type","code","message","param"}}` with string type/code/message.
+ */
+export async function expectErrorEnvelope(
+  res: Response,
+  want: { status?: number | number[]; code?: string | string[]; requestId?: boolean; label?: string } = {},
+): Promise<ErrorEnvelope> {
+  const text = await res.text();
+  const label = `${want.label ?? ''} → ${res.status} ${text.slice(0, 300)}`;
+  expect(res.status, label).toBeGreaterThanOrEqual(400);
+  expect(res.status, label).toBeLessThan(500);
+  if (want.status !== undefined) expect([want.status].flat(), label).toContain(res.status);
+  expect(res.headers.get('content-type') ?? '', label).toMatch(/^application\/json/);
+  if (want.requestId !== false) expect(res.headers.get('x-request-id'), label).toMatch(/\S/);
+  const b = JSON.parse(text) as ErrorEnvelope;
+  expect(Object.keys(b), label).toEqual(['error']);
+  expect(Object.keys(b.error).sort(), label).toEqual(['code', 'message', 'param', 'type']);
+  expect(typeof b.error.type, label).toBe('string');
+  expect(typeof b.error.code, label).toBe('string');
+  expect(typeof b.error.message, label).toBe('string');
+  expect(b.error.message.length, label).toBeGreaterThan(0);
+  expect(b.error.param === null || typeof b.error.param === 'string', label).toBe(true);
+  if (want.code !== undefined) expect([want.code].flat(), label).toContain(b.error.code);
+  return b;
+}
+
+// ---------------------------------------------------------------------------
+// Image bytes built by hand
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(typed) >>> 0);
+  return Buffer.concat([len, typed, crc]);
+}
+
+/** A PNG (8-bit grayscale) with the given header dimensions and IDAT payload; the payload need not match. */
+export function pngWith(width: number, height: number, idat: Buffer): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // grayscale
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A decompression bomb: the header claims width×height, the file is a few hundred bytes. */
+export const pngBomb = (width: number, height: number) => pngWith(width, height, zlib.deflateSync(Buffer.alloc(Math.min(width + 1, 1 << 16))));
+
+/** A complete, valid all-black PNG; it compresses ~1000:1, so even 100 MP is ~100 KB. */
+export const blackPng = (width: number, height: number) =>
+  pngWith(width, height, zlib.deflateSync(Buffer.alloc((width + 1) * height), { level: 9 }));
+
+/** zlib (or gzip) of `total` zero bytes, streamed so the zeros never sit in memory at once. */
+export async function compressedZeros(total: number, format: 'deflate' | 'gzip' = 'deflate'): Promise<Buffer> {
+  const z = format === 'gzip' ? zlib.createGzip({ level: 9 }) : zlib.createDeflate({ level: 9 });
+  const out: Buffer[] = [];
+  z.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise<void>((resolve, reject) => { z.on('end', resolve); z.on('error', reject); });
+  const chunk = Buffer.alloc(1024 * 1024);
+  for (let left = total; left > 0; left -= chunk.length) {
+    const slice = left >= chunk.length ? chunk : chunk.subarray(0, left);
+    if (!z.write(slice)) await new Promise((r) => z.once('drain', r));
+  }
+  z.end();
+  await done;
+  return Buffer.concat(out);
+}
+
+/** Rewrite the frame size in a baseline/progressive JPEG's SOF marker. */
+export function jpegWithSize(jpeg: Buffer, width: number, height: number): Buffer {
+  const out = Buffer.from(jpeg);
+  for (let i = 2; i + 9 < out.length;) {
+    if (out[i] !== 0xff) break;
+    const marker = out[i + 1]!;
+    const len = out.readUInt16BE(i + 2);
+    if (marker >= 0xc0 && marker <= 0xc3) {
+      out.writeUInt16BE(height, i + 5);
+      out.writeUInt16BE(width, i + 7);
+      return out;
+    }
+    i += 2 + len;
+  }
+  throw new Error('no SOF marker found');
+}
+
+/** Rewrite the canvas size in an extended (VP8X) WebP header (e.g. one with alpha). */
+export function webpWithCanvas(webp: Buffer, width: number, height: number): Buffer {
+  if (webp.toString('latin1', 12, 16) !== 'VP8X') throw new Error('not a VP8X WebP');
+  const out = Buffer.from(webp);
+  out.writeUIntLE(width - 1, 24, 3);
+  out.writeUIntLE(height - 1, 27, 3);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// What a rejected request must not leave behind
+
+/** Files under blobs/inputs (recursively); [] when the folder does not exist. */
+export async function inputFiles(dataDir: string): Promise<string[]> {
+  try {
+    return (await readdir(join(dataDir, 'blobs', 'inputs'), { recursive: true }));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+export async function countTasks(s: TestServer): Promise<number> {
+  const r = await s.app.store.db.kysely.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export function ledgerEntries(s: TestServer) {
+  return s.app.store.db.kysely.selectFrom('credit_entries').select(['key_id', 'kind', 'amount', 'task_id']).execute();
+}
+
+/** The key id behind a bearer key (for ledger checks). */
+export async function keyIdOf(s: TestServer, key: string): Promise<string> {
+  return (await s.app.keys.authenticate(`Bearer ${key}`)).keyId;
+}
+
+/** Time a promise. */
+export async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await p;
+  return { value, ms: performance.now() - t0 };
+}
