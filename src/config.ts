@@ -30,6 +30,8 @@ const Env = z.object({
   REELAY_IMAGE_FETCH_TIMEOUT_MS: int(100, 120_000).default(15_000),
   /** A request (headers and body) not complete within this is answered 408 and closed (slow clients). */
   REELAY_REQUEST_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
+  /** How long a SQLite write waits for another process's lock before the request gets a 503. */
+  REELAY_SQLITE_BUSY_TIMEOUT_MS: int(0, 600_000).default(5000),
   REELAY_WORKER_POLL_MS: int(10, 60_000).default(500),
   REELAY_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   /** Local time window in which off-peak tasks run even while normal tasks wait. */
@@ -113,6 +115,7 @@ export interface Config {
   readonly urlSigningSecret: string | undefined;
   readonly imageFetchTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  readonly sqliteBusyTimeoutMs: number;
   /** Credentials live here and nowhere else; nothing logs or returns this object. */
   readonly upstreams: {
     readonly gemini: { readonly apiKey: string; readonly baseUrl: string } | null;
@@ -228,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     urlSigningSecret: e.REELAY_URL_SIGNING_SECRET,
     imageFetchTimeoutMs: e.REELAY_IMAGE_FETCH_TIMEOUT_MS,
     requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
+    sqliteBusyTimeoutMs: e.REELAY_SQLITE_BUSY_TIMEOUT_MS,
     upstreams: Object.freeze({
       gemini: e.GEMINI_API_KEY ? Object.freeze({ apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL }) : null,
       vertex: e.VERTEX_PROJECT && e.VERTEX_ACCESS_TOKEN

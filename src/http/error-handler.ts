@@ -40,8 +40,16 @@ function fromFastify(err: FastifyError, bodyLimit: number, contentType: string |
 
 const envelope = (api: ApiError) => ({ error: { type: api.type, code: api.code, message: api.message, param: api.param } });
 
+// A database that is momentarily busy (SQLite lock held past busy_timeout, PostgreSQL
+// serialization/lock/connection failures) is worth a retry, not a 500.
+const DB_TRANSIENT = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', '40001', '40P01', '55P03', '57P01', '08000', '08003', '08006', 'ECONNREFUSED']);
+
 function render(err: FastifyError, bodyLimit: number, req: FastifyRequest, reply: FastifyReply) {
   let api = isApiError(err) ? err : fromFastify(err, bodyLimit, req.headers['content-type']);
+  if (!api && DB_TRANSIENT.has(String((err as { code?: unknown }).code ?? ''))) {
+    req.log.warn({ err }, 'database busy');
+    api = errors.unavailable('The database is busy right now; retry the request in a moment.', 1);
+  }
   if (!api) {
     req.log.error({ err }, 'unhandled error');
     api = errors.internal(err);

@@ -23,14 +23,14 @@ export interface Db {
   close(): Promise<void>;
 }
 
-export function openSqlite(file: string): Db {
+export function openSqlite(file: string, busyTimeoutMs = 5000): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   // WAL lets readers (polls) proceed while a writer commits; busy_timeout makes
   // a second process (the CLI beside a server) wait instead of failing.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
   sqlite.pragma('foreign_keys = ON');
   // Kysely prepares every statement anew; preparing costs more than running a
   // primary-key lookup (measured: ~70 µs vs ~6 µs), so keep statements by SQL text.
