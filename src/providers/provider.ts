@@ -17,6 +17,8 @@ export interface GenerationJob {
   /** Start frame, then the optional last frame (original bytes as uploaded). */
   images: Buffer[];
   options: Record<string, unknown>;
+  /** The user asked the model to write its own prompt (Vidu `is_rec`); the local renderer ignores it. */
+  isRec?: boolean;
 }
 
 export interface GenerationContext {

@@ -104,6 +104,7 @@ export function createWorker(d: WorkerDeps) {
         taskId: row.id, model, prompt: row.optimized_prompt ?? row.prompt, negativePrompt: row.negative_prompt, aspectRatio: row.aspect_ratio,
         seconds: Number(row.seconds), width: Number(row.width), height: Number(row.height), fps: d.catalog.fps, seed,
         generateAudio: Boolean(Number(row.generate_audio)), images, options: JSON.parse(row.options_json) as Record<string, unknown>,
+        isRec: Boolean(Number(row.is_rec)),
       }, { signal: abort.signal, workDir, onProgress: (p) => void progress(row.id, Math.min(95, p * 0.95)) });
 
       const out = await finishOutput({ taskId: row.id, videoPath: result.videoPath, workDir, seed, details: result.details, ffmpeg: d.ffmpeg, blobs: d.blobs, signal: abort.signal });

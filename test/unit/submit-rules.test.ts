@@ -33,15 +33,17 @@ function fails(fn: () => unknown): ApiError {
 }
 
 describe('defaults', () => {
-  it('the catalog holds the five Veo models of API.md §6', () => {
-    expect(catalog.ids().sort()).toEqual([V2, V3F, V3, V31F, V31].sort());
+  it('the catalog holds the five Veo models of API.md §6 and the four Vidu models', () => {
+    expect(catalog.models.filter((m) => m.family === 'veo').map((m) => m.id).sort()).toEqual([V2, V3F, V3, V31F, V31].sort());
+    expect(catalog.models.filter((m) => m.family === 'vidu').map((m) => m.id).sort()).toEqual(['viduq1', 'viduq2-pro', 'viduq2-pro-fast', 'viduq2-turbo']);
   });
 
   for (const m of catalog.models) {
     it(`${m.id}: default seconds with a start image`, () => {
       const r = rules({ model: m.id });
       expect(r.seconds).toBe(m.seconds_with_images ?? m.default_seconds);
-      expect(r.seconds).toBe(8);
+      // Veo defaults to 8 s; Vidu to 5 s (viduq1 only has 5).
+      expect(r.seconds).toBe(m.family === 'veo' ? 8 : 5);
       expect(r.model.id).toBe(m.id);
     });
   }
@@ -80,10 +82,10 @@ describe('defaults', () => {
     expect([r.size, r.resolution, r.width, r.height]).toEqual(['720p', '720p', 720, 1280]);
   });
 
-  it('every model defaults to 720p', () => {
+  it('every model defaults to 720p, except viduq1 (1080p only)', () => {
     for (const m of catalog.models) {
       const r = rules({ model: m.id, aspect_ratio: '9:16' });
-      expect([r.size, r.width, r.height]).toEqual(['720p', 720, 1280]);
+      expect([r.size, r.width, r.height]).toEqual(m.id === 'viduq1' ? ['1080p', 1080, 1920] : ['720p', 720, 1280]);
     }
   });
 

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, waitFor, waitForTask, type TestServer } from '../helpers/server.ts';
+import { startViduFake, type ViduFake } from '../fakes/vidu.ts';
+import { expectFailedAndRefunded, runTask, submit, type UpstreamTask } from '../helpers/upstream.ts';
+
+const KEY = 'vda_test_key_0123456789';
+let fake: ViduFake;
+let s: TestServer;
+
+beforeAll(async () => {
+  fake = await startViduFake(KEY);
+  s = await startServer({ VIDU_API_KEY: KEY, VIDU_BASE_URL: fake.baseUrl, REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_TIMEOUT_MS: '400' });
+});
+afterAll(async () => {
+  await s?.close();
+  await fake?.close();
+});
+
+describe('Vidu adapter against the strict fake', () => {
+  it('img2video → creations → download via safeFetch → re-hosted', async () => {
+    const before = fake.requests.length;
+    const t = await runTask(s, { model: 'viduq2-turbo', seconds: 3, size: '540p', audio: true, audio_type: 'speech_only' });
+    expect(t.status).toBe('succeeded');
+    expect(t.provider).toBe('vidu');
+    expect(t.metadata).toMatchObject({ provider: 'vidu', upstream: { provider: 'vidu' } });
+    expect(t.url!.startsWith(s.base)).toBe(true);
+    expect(JSON.stringify(t)).not.toContain(fake.origin);
+    const mine = fake.requests.slice(before);
+    const create = mine[0]!;
+    expect(create.path).toBe('/ent/v2/img2video');
+    expect(create.headers.authorization).toBe(`Token ${KEY}`);
+    expect(create.body).toMatchObject({ model: 'viduq2-turbo', prompt: 'a slow push in', duration: 3, resolution: '540p', audio: true, audio_type: 'speech_only' });
+    expect((create.body as { images: string[] }).images[0]).toMatch(/^data:image\/png;base64,/);
+    expect(mine.some((r) => r.path === `/ent/v2/tasks/${t.metadata!.upstream!.id}/creations`)).toBe(true);
+    expect(mine.some((r) => r.path === `/files/${t.metadata!.upstream!.id}.mp4`)).toBe(true);
+  });
+
+  it('a failed Vidu task → upstream_rejected with its err_code, refunded', async () => {
+    fake.outcome = 'failed';
+    const t = await runTask(s, { model: 'viduq1', seconds: 5 });
+    fake.outcome = 'ok';
+    expectFailedAndRefunded(t, 'upstream_rejected');
+    expect(t.error!.message).toContain('ImageGenerationFailed');
+  });
+
+  it('a Vidu 400 carries Vidu\'s reason and message', async () => {
+    fake.script.submit.push({ status: 400, message: 'prompt is illegal' });
+    const t = await runTask(s, { model: 'viduq2-pro', seconds: 4, size: '720p' });
+    expectFailedAndRefunded(t, 'upstream_rejected');
+    expect(t.error!.message).toContain('BadRequest: prompt is illegal');
+  });
+
+  it('cancelling the Reelay task cancels the Vidu task', async () => {
+    fake.outcome = 'never';
+    const before = fake.requests.length;
+    const id = await submit(s, { model: 'viduq2-pro-fast', seconds: 2, size: '720p' });
+    // Cancel once the upstream task exists and is being polled.
+    await waitFor(async () => fake.requests.slice(before).some((r) => r.path.endsWith('/creations')));
+    const res = await s.api(`/v1/video/generations/${id}/cancel`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    await waitFor(async () => fake.cancelled.length === 1, 10_000);
+    fake.outcome = 'ok';
+    const cancelRequest = fake.requests.find((r) => r.path.endsWith('/cancel'))!;
+    expect(cancelRequest.headers.authorization).toBe(`Token ${KEY}`);
+    expect(cancelRequest.body).toEqual({ id: fake.cancelled[0] });
+    const t = (await waitForTask(s, id)).task as UpstreamTask;
+    expect(t.status).toBe('cancelled');
+    expect(t.credits.refunded).toBe(t.credits.reserved);
+  });
+});
