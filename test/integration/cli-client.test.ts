@@ -22,7 +22,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const env = { REELAY_DATA_DIR: join(tmpdir(), 'reelay-cli-client-unused') };
+// A fresh data dir per run: a fixed one would keep a database from earlier runs (and their migrations).
+const env: Record<string, string> = {};
+beforeAll(async () => { env.REELAY_DATA_DIR = await mkdtemp(join(tmpdir(), 'reelay-cli-client-data-')); });
+afterAll(async () => { await rm(env.REELAY_DATA_DIR!, { recursive: true, force: true }); });
 const on = (server: TestServer, key = server.key) => ['--base-url', server.base, '--api-key', key];
 const tiny = ['--model', 'veo-3.0-fast-generate-001', '--seconds', '4', '--size', '720p'];
 
