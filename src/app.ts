@@ -49,6 +49,8 @@ import { healthzRoute, readyzRoute } from './http/routes/health.ts';
 import { metricsRoute } from './http/routes/metrics.ts';
 import { openapiRoutes } from './http/routes/openapi.ts';
 import { consoleRoutes } from './http/routes/console.ts';
+import { registerCompat } from './http/compat/index.ts';
+import { createTaskDeletion } from './domain/task-deletion.ts';
 
 export const VERSION = '0.1.0';
 const CHANNEL_TASKS = 'reelay_tasks';
@@ -202,9 +204,17 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   ];
   publicRoutes.push(...openapiRoutes(() => [...privateRoutes, ...publicRoutes, ...admin].map((r) => r.doc), VERSION));
 
+  // One per-key request budget for every surface (native and SDK-compatible).
+  const rateLimiter = createRateLimiter(config.rateLimitPerMinute, now);
   const http = await buildHttpApp({
     logger: log, bodyLimit: config.limits.bodyBytes, requestTimeoutMs: config.requestTimeoutMs, metrics, authenticate: keys, publicRoutes, privateRoutes,
-    limiter: createRateLimiter(config.rateLimitPerMinute, now), adminPlugin: adminScope(config.adminToken, admin),
+    limiter: rateLimiter, adminPlugin: adminScope(config.adminToken, admin),
+  });
+  // The official SDKs' surfaces (Gemini API, Vertex AI, OpenAI Videos) over the same task service.
+  await registerCompat(http, {
+    tasks, keys, blobs, catalog, limiter: rateLimiter,
+    deletion: createTaskDeletion({ repo: store.tasks, blobs, tasks, now, onBlobError: (taskId, err) => log.warn({ err, taskId }, 'deleted task: files not removed') }),
+    bodyLimit: config.limits.bodyBytes, maxConcurrentSubmits: config.maxConcurrentSubmits, publicBase: () => publicBase,
   });
 
   const unlisten: (() => Promise<void>)[] = [];

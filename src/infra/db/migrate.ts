@@ -3,6 +3,7 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely/migrati
 import * as m0001 from './migrations/0001_init.ts';
 import * as m0002 from './migrations/0002_credits.ts';
 import * as m0004 from './migrations/0004_webhooks.ts';
+import * as m0005 from './migrations/0005_task_deleted_at.ts';
 
 /**
  * Forward-only, numbered migrations compiled into the build (no directory
@@ -12,6 +13,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001_init': m0001,
   '0002_credits': m0002,
   '0004_webhooks': m0004,
+  // 0003 is unused: numbers only ever go up, even when a planned migration is dropped.
+  '0005_task_deleted_at': m0005,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -48,6 +48,8 @@ export interface TasksTable {
   request_hash: string | null;
   /** is_rec: the prompt the local optimiser wrote (the renderer uses it). */
   optimized_prompt: string | null;
+  /** When the owner deleted the task (unix ms); a deleted task answers 404 everywhere. */
+  deleted_at: number | null;
 }
 
 export interface ApiKeysTable {

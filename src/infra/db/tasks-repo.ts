@@ -4,7 +4,7 @@ import type { Dialect } from './connect.ts';
 
 export type NewTask = Omit<TaskRow,
   'started_at' | 'completed_at' | 'expires_at' | 'lease_owner' | 'lease_expires_at' | 'attempts' | 'output_key' |
-  'thumbnail_key' | 'metadata_json' | 'error_code' | 'error_message'>;
+  'thumbnail_key' | 'metadata_json' | 'error_code' | 'error_message' | 'deleted_at'>;
 
 export interface ListQuery {
   keyId: string;
@@ -36,7 +36,7 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
     },
 
     find(id: string, keyId?: string): Promise<TaskRow | undefined> {
-      let q = db.selectFrom('tasks').selectAll().where('id', '=', id);
+      let q = db.selectFrom('tasks').selectAll().where('id', '=', id).where('deleted_at', 'is', null);
       if (keyId !== undefined) q = q.where('key_id', '=', keyId);
       return q.executeTakeFirst();
     },
@@ -55,7 +55,7 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
     },
 
     async list(q: ListQuery): Promise<TaskRow[]> {
-      let query = db.selectFrom('tasks').selectAll().where('key_id', '=', q.keyId);
+      let query = db.selectFrom('tasks').selectAll().where('key_id', '=', q.keyId).where('deleted_at', 'is', null);
       if (q.status) query = query.where('status', '=', q.status);
       if (q.after) {
         const { createdAt, id } = q.after;
@@ -193,6 +193,18 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
     async oldestQueuedAt(): Promise<number | null> {
       const r = await db.selectFrom('tasks').select((eb) => eb.fn.min<number>('created_at').as('t')).where('status', '=', 'queued').executeTakeFirst();
       return r?.t == null ? null : Number(r.t);
+    },
+
+    /**
+     * The owner deletes an ended task: from then on `find` and `list` skip it.
+     * Active tasks are refused (cancel first), so a worker never renders a deleted one.
+     * False when it is not this key's, still active, or already deleted.
+     */
+    async markDeleted(id: string, keyId: string, now: number): Promise<boolean> {
+      const r = await db.updateTable('tasks').set({ deleted_at: now })
+        .where('id', '=', id).where('key_id', '=', keyId).where('deleted_at', 'is', null).where('status', 'not in', ACTIVE)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
   };
 }

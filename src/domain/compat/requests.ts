@@ -1,0 +1,192 @@
+import { ApiError, errors } from '../errors.ts';
+
+/**
+ * The official SDKs' create requests, translated into the body of
+ * POST /v1/video/generations (API.md §3). Only the shape changes here: every
+ * rule (models, seconds, sizes, images) is still the task service's, and its
+ * errors are renamed back into the caller's field names (renameFields).
+ */
+export type SubmitBody = Record<string, unknown>;
+
+/** Reelay field → the name the caller used for it, for error messages and `param`. */
+export type FieldNames = Readonly<Record<string, string>>;
+
+export const GOOGLE_FIELDS: FieldNames = {
+  model: 'model',
+  prompt: 'instances[0].prompt',
+  images: 'instances[0].image',
+  'images[0]': 'instances[0].image',
+  'images[1]': 'instances[0].lastFrame',
+  seconds: 'parameters.durationSeconds',
+  aspect_ratio: 'parameters.aspectRatio',
+  size: 'parameters.resolution',
+  negative_prompt: 'parameters.negativePrompt',
+  seed: 'parameters.seed',
+  generate_audio: 'parameters.generateAudio',
+};
+
+export const OPENAI_FIELDS: FieldNames = {
+  images: 'input_reference',
+  'images[0]': 'input_reference',
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const present = (v: unknown) => v !== undefined && v !== null;
+
+/**
+ * Re-issue a 400 from the task service under the caller's field names:
+ * `"seconds" must be one of 4, 6, 8 …` becomes `"parameters.durationSeconds" must be …`.
+ * Only quoted field names are replaced; other errors pass through unchanged.
+ */
+export function renameFields(e: unknown, names: FieldNames): unknown {
+  if (!(e instanceof ApiError) || e.status !== 400) return e;
+  let message = e.message;
+  // Longest first, so "images[1]" is not caught by "images".
+  for (const from of Object.keys(names).sort((a, b) => b.length - a.length)) {
+    message = message.split(`"${from}"`).join(`"${names[from]}"`);
+  }
+  const param = e.param === null ? null : (names[e.param] ?? e.param);
+  if (message === e.message && param === e.param) return e;
+  return new ApiError(e.status, e.type, e.code, message, { param, headers: e.headers, cause: e });
+}
+
+// ---- Gemini API / Vertex AI ----------------------------------------------
+
+const unsupported = (field: string, why: string) =>
+  errors.invalidField(field, `"${field}" is not supported: ${why}`, 'unsupported_field');
+
+/** `{bytesBase64Encoded, mimeType}` (the SDK) or `{inlineData: {data, mimeType}}` (the REST docs) → a data URI. */
+function googleImage(v: unknown, field: string): string {
+  if (!isObject(v)) throw errors.invalidField(field, `"${field}" must be an object with bytesBase64Encoded and mimeType (got ${v === null ? 'null' : typeof v}).`, 'invalid_image');
+  if (present(v.gcsUri)) {
+    throw unsupported(`${field}.gcsUri`, 'Reelay cannot read Cloud Storage; send the image bytes as bytesBase64Encoded (or inlineData.data).');
+  }
+  const inline = isObject(v.inlineData) ? v.inlineData : undefined;
+  const data = inline ? inline.data : v.bytesBase64Encoded;
+  const mime = inline ? inline.mimeType : v.mimeType;
+  if (typeof data !== 'string' || data.length === 0) {
+    throw errors.invalidField(field, `"${field}" must carry base64 image bytes in bytesBase64Encoded (or inlineData.data).`, 'invalid_image');
+  }
+  // The image's type is judged by its content later; a declared type is only kept if it looks like one.
+  return typeof mime === 'string' && /^image\/[a-z0-9.+-]+$/i.test(mime) ? `data:${mime};base64,${data}` : data;
+}
+
+/** `predictLongRunning` body (both Google surfaces) → a Reelay submit body. */
+export function fromGoogleRequest(model: string, raw: unknown): SubmitBody {
+  if (!isObject(raw)) throw errors.invalid('invalid_body', 'The request body must be a JSON object with "instances" and "parameters".');
+  const instances = raw.instances;
+  if (!Array.isArray(instances) || instances.length === 0) throw errors.missingField('instances');
+  if (instances.length > 1) {
+    throw errors.invalidField('instances', `"instances" must hold exactly one instance (got ${instances.length}); send one request per video.`);
+  }
+  const inst = instances[0];
+  if (!isObject(inst)) throw errors.invalidField('instances', '"instances[0]" must be an object.');
+  for (const field of ['video', 'referenceImages', 'mask'] as const) {
+    if (present(inst[field])) {
+      throw unsupported(`instances[0].${field}`, 'Reelay makes a video from a start image (and, on Veo 3.1, a last frame).');
+    }
+  }
+  const params = raw.parameters ?? {};
+  if (!isObject(params)) throw errors.invalidField('parameters', '"parameters" must be an object.');
+  for (const field of ['sampleCount', 'numberOfVideos'] as const) {
+    const n = params[field];
+    if (present(n) && Number(n) !== 1) {
+      throw errors.invalidField(`parameters.${field}`, `"parameters.${field}" must be 1 (Reelay makes one video per request; got ${JSON.stringify(n)}).`);
+    }
+  }
+  if (present(params.storageUri)) {
+    throw unsupported('parameters.storageUri', 'Reelay cannot write to Cloud Storage; omit it and the video comes back inline.');
+  }
+
+  const images: string[] = [];
+  if (present(inst.image)) images.push(googleImage(inst.image, 'instances[0].image'));
+  if (present(inst.lastFrame)) {
+    if (images.length === 0) throw errors.invalidField('instances[0].lastFrame', '"instances[0].lastFrame" needs "instances[0].image" (the first frame) too.');
+    images.push(googleImage(inst.lastFrame, 'instances[0].lastFrame'));
+  }
+  const body: SubmitBody = {
+    model,
+    prompt: inst.prompt,
+    // Both Google APIs default to landscape; Reelay requires the field.
+    aspect_ratio: params.aspectRatio ?? '16:9',
+    seconds: params.durationSeconds,
+    size: params.resolution,
+    negative_prompt: params.negativePrompt,
+    seed: params.seed,
+    generate_audio: params.generateAudio,
+  };
+  if (images.length) body.images = images;
+  return withoutAbsent(body);
+}
+
+// ---- OpenAI Videos -------------------------------------------------------
+
+/** OpenAI's model names → the Reelay model that serves them (reported back as the Reelay id). */
+export const OPENAI_MODEL_ALIASES: Readonly<Record<string, string>> = {
+  'sora-2': 'veo-3.0-fast-generate-001',
+  'sora-2-pro': 'veo-3.0-generate-001',
+};
+/** OpenAI's own defaults, applied when the caller uses OpenAI's names (or none). */
+export const OPENAI_DEFAULT_MODEL = 'sora-2';
+export const OPENAI_DEFAULT_SIZE = '720x1280';
+export const OPENAI_DEFAULT_SECONDS = '4';
+
+/** Fields of Reelay's own submit that an OpenAI client may add as extra body params. */
+const REELAY_EXTRAS = ['negative_prompt', 'seed', 'generate_audio', 'callback_url', 'off_peak'] as const;
+
+function openAIModel(model: unknown): { model: unknown; alias: boolean } {
+  if (!present(model)) return { model: OPENAI_MODEL_ALIASES[OPENAI_DEFAULT_MODEL], alias: true };
+  if (typeof model !== 'string') return { model, alias: false };
+  // Dated snapshots (sora-2-2025-10-06, sora-2-pro-2025-10-06) resolve like their base name.
+  const base = model.trim().replace(/-\d{4}-\d{2}-\d{2}$/, '');
+  const mapped = OPENAI_MODEL_ALIASES[base];
+  return mapped ? { model: mapped, alias: true } : { model, alias: false };
+}
+
+/** OpenAI has no aspect ratio: `WxH` is landscape when W > H, else portrait. */
+export function aspectRatioForSize(size: unknown): string {
+  const m = typeof size === 'string' ? /^\s*(\d+)\s*x\s*(\d+)\s*$/i.exec(size) : null;
+  return m && Number(m[1]) > Number(m[2]) ? '16:9' : '9:16';
+}
+
+function inputReference(raw: Record<string, unknown>): string | undefined {
+  const ref = raw.input_reference;
+  const imageUrl = isObject(ref) ? ref.image_url : raw['input_reference[image_url]'];
+  const fileId = isObject(ref) ? ref.file_id : raw['input_reference[file_id]'];
+  if (present(fileId) && !present(imageUrl)) {
+    throw unsupported('input_reference.file_id', 'Reelay has no Files API; upload the image as input_reference or pass input_reference.image_url.');
+  }
+  if (present(imageUrl)) {
+    if (typeof imageUrl !== 'string') throw errors.invalidField('input_reference', '"input_reference.image_url" must be a string (an https:// URL or a data: URI).', 'invalid_image');
+    return imageUrl;
+  }
+  if (typeof ref === 'string') return ref;
+  if (present(ref)) throw errors.invalidField('input_reference', '"input_reference" must be an image file, a data: URI, or {"image_url": …}.', 'invalid_image');
+  return undefined;
+}
+
+/**
+ * POST /v1/videos (multipart fields or JSON) → a Reelay submit body. An
+ * uploaded `input_reference` file is not in `raw`: the caller passes it to
+ * the task service as a file, exactly like a Reelay multipart submit.
+ */
+export function fromOpenAIRequest(raw: unknown): SubmitBody {
+  if (!isObject(raw)) throw errors.invalid('invalid_body', 'The request body must be a JSON object or multipart form.');
+  const { model, alias } = openAIModel(raw.model);
+  const size = raw.size ?? OPENAI_DEFAULT_SIZE;
+  const body: SubmitBody = {
+    model,
+    prompt: raw.prompt,
+    aspect_ratio: aspectRatioForSize(size),
+    size,
+    seconds: raw.seconds ?? (alias ? OPENAI_DEFAULT_SECONDS : undefined),
+  };
+  const image = inputReference(raw);
+  if (image !== undefined) body.images = [image];
+  for (const k of REELAY_EXTRAS) body[k] = raw[k];
+  return withoutAbsent(body);
+}
+
+function withoutAbsent(body: SubmitBody): SubmitBody {
+  return Object.fromEntries(Object.entries(body).filter(([, v]) => present(v)));
+}

@@ -1,0 +1,27 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errors } from '../../domain/errors.ts';
+import { fromGoogleRequest, GOOGLE_FIELDS, renameFields } from '../../domain/compat/requests.ts';
+import { googleErrorBody } from '../../domain/compat/views.ts';
+import type { TaskObject } from '../../domain/task-schemas.ts';
+import { actorOf } from '../plugins/auth.ts';
+import { addAuth, bearerKey, firstHeader, setEnvelope, type SurfaceDeps } from './shared.ts';
+
+/** Auth and error envelope shared by the Gemini API and Vertex AI scopes. */
+export function googleScope(scope: FastifyInstance, d: SurfaceDeps) {
+  // Both SDKs send x-goog-api-key (Vertex express mode too); a Bearer token works as well.
+  addAuth(scope, d.keys, d.limiter, (req) => firstHeader(req.headers['x-goog-api-key'])?.trim() ?? bearerKey(req),
+    'Missing API key: send "x-goog-api-key: <Reelay API key>" (or "Authorization: Bearer <Reelay API key>").');
+  setEnvelope(scope, d.bodyLimit, googleErrorBody);
+}
+
+/** `…:predictLongRunning` on either surface: translate, then the ordinary task submit. */
+export async function submitGoogle(d: SurfaceDeps, req: FastifyRequest, model: string): Promise<TaskObject> {
+  const ct = (req.headers['content-type'] ?? '').toLowerCase();
+  if (!ct.startsWith('application/json')) throw errors.unsupportedMediaType(req.headers['content-type'], ['application/json']);
+  try {
+    const body = fromGoogleRequest(model, req.body);
+    return await d.tasks.submit(actorOf(req), body, { idempotencyKey: firstHeader(req.headers['idempotency-key']) });
+  } catch (e) {
+    throw renameFields(e, GOOGLE_FIELDS);
+  }
+}

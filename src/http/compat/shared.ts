@@ -1,0 +1,104 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, errors, isApiError } from '../../domain/errors.ts';
+import type { Catalog } from '../../domain/catalog.ts';
+import type { KeyService } from '../../domain/keys.ts';
+import type { TaskService } from '../../domain/task-service.ts';
+import type { TaskDeletion } from '../../domain/task-deletion.ts';
+import type { Dimensions } from '../../domain/compat/views.ts';
+import type { BlobStore } from '../../infra/blob/blob-store.ts';
+import type { RateLimiter } from '../plugins/rate-limit.ts';
+
+export interface CompatDeps {
+  tasks: TaskService;
+  keys: KeyService;
+  blobs: BlobStore;
+  catalog: Catalog;
+  deletion: TaskDeletion;
+  limiter: RateLimiter;
+  bodyLimit: number;
+  /** Create bodies (base64 images) held in memory at once across the compat surfaces; more → 429. */
+  maxConcurrentSubmits: number;
+  /** The public base URL, known only after listen(): read it per request. */
+  publicBase(): string;
+}
+
+/** What a surface plugin gets: the deps plus the pieces the surfaces share. */
+export interface SurfaceDeps extends CompatDeps {
+  submitGate: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  dimensions: Dimensions;
+}
+
+/** Like the core submit route: cap how many create bodies are being read and checked at once. */
+export function submitGate(max: number) {
+  let active = 0;
+  return async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (active >= max) throw errors.serverBusy(max);
+    active++;
+    reply.raw.once('close', () => { active--; });
+  };
+}
+
+export function catalogDimensions(catalog: Catalog): Dimensions {
+  return (size, aspectRatio) => (catalog.isResolution(size) ? catalog.dimensions(size, aspectRatio) : undefined);
+}
+
+/** Auth as a hook of the surface's scope; `readKey` finds the key where that surface's SDK sends it. */
+export function addAuth(scope: FastifyInstance, keys: KeyService, limiter: RateLimiter, readKey: (req: FastifyRequest) => string | undefined, missing: string) {
+  scope.addHook('onRequest', async (req) => {
+    const key = readKey(req);
+    if (key === undefined) throw errors.unauthorized(missing);
+    req.actor = await keys.authenticate(`Bearer ${key}`);
+    limiter.take(req.actor.keyId);
+  });
+}
+
+/** The key from `Authorization: Bearer …`, if that header is there. */
+export function bearerKey(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (h === undefined) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  // Malformed: hand authenticate() something that fails with its own message.
+  return m ? m[1] : '';
+}
+
+export function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Fastify's client errors (body too large, wrong media type, bad JSON, …) as
+ * catalogue errors, so each surface renders them in its own envelope.
+ */
+export function toApiError(err: FastifyError, bodyLimit: number, contentType: string | undefined): ApiError | undefined {
+  if (isApiError(err)) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return errors.bodyTooLarge(bodyLimit);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType(contentType, ['application/json']);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.invalid('invalid_json', 'The request body is empty; send a JSON object.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return errors.invalidJson('it could not be parsed');
+  }
+  if (err instanceof SyntaxError) return errors.invalidJson('it could not be parsed');
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new ApiError(err.statusCode, 'invalid_request_error', 'invalid_request', 'The request could not be processed as sent.');
+  }
+  return undefined;
+}
+
+/** A scope's error handler: any error becomes a catalogue error, rendered in the surface's envelope. */
+export function setEnvelope(scope: FastifyInstance, bodyLimit: number, render: (e: ApiError) => unknown) {
+  scope.setErrorHandler((err: FastifyError, req, reply) => {
+    let api = toApiError(err, bodyLimit, req.headers['content-type']);
+    if (!api) {
+      req.log.error({ err }, 'unhandled error');
+      api = errors.internal(err);
+    } else if (api.status >= 500) {
+      req.log.error({ err: api.cause ?? api }, api.message);
+    }
+    return reply.status(api.status).headers(api.headers).send(render(api));
+  });
+}

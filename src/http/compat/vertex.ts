@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { errors } from '../../domain/errors.ts';
+import { taskIdFromOperationName, toVertexOperation, vertexOperationName } from '../../domain/compat/views.ts';
+import { actorOf } from '../plugins/auth.ts';
+import { parseInput } from '../route.ts';
+import { googleScope, submitGoogle } from './google-common.ts';
+import type { SurfaceDeps } from './shared.ts';
+
+const VERSIONS = ['v1', 'v1beta1'] as const;
+/** With a project and location (standard mode), or without (express mode, what a custom baseUrl gets). */
+const SCOPES = ['/projects/:project/locations/:location', ''] as const;
+
+const Params = z.object({
+  model: z.string().min(1).max(200),
+  project: z.string().min(1).max(200).optional(),
+  location: z.string().min(1).max(100).optional(),
+});
+const FetchBody = z.object({ operationName: z.string().min(1).max(1000) });
+
+function scopeOf(req: FastifyRequest) {
+  const p = parseInput(Params, req.params);
+  return { model: p.model, scope: p.project && p.location ? `projects/${p.project}/locations/${p.location}` : null };
+}
+
+/**
+ * Vertex AI's Veo surface (UPSTREAM.md §3): what `@google/genai` 3.x sends in
+ * Vertex mode. A done operation carries the MP4 inline, base64 (Vertex's
+ * answer when no storageUri is given).
+ */
+export function vertexSurface(d: SurfaceDeps) {
+  return async (scope: FastifyInstance) => {
+    googleScope(scope, d);
+    for (const version of VERSIONS) {
+      for (const prefix of SCOPES) {
+        const base = `/${version}${prefix}/publishers/google/models/:model(^[^:/]+)`;
+
+        scope.post(`${base}::predictLongRunning`, { onRequest: d.submitGate }, async (req) => {
+          const { model, scope: where } = scopeOf(req);
+          const task = await submitGoogle(d, req, model);
+          return toVertexOperation(task, vertexOperationName(where, task.model, task.id), null);
+        });
+
+        scope.post(`${base}::fetchPredictOperation`, async (req) => {
+          scopeOf(req); // validates the path; the operation name in the body says which task
+          const { operationName } = parseInput(FetchBody, req.body);
+          const id = taskIdFromOperationName(operationName);
+          if (!id) {
+            throw errors.invalidField('operationName', `"operationName" must be an operation name ending in /operations/<id> (got ${JSON.stringify(operationName.slice(0, 100))}).`);
+          }
+          const actor = actorOf(req);
+          const task = await d.tasks.get(actor, id);
+          let video: string | null = null;
+          if (task.status === 'succeeded') {
+            const { key } = await d.tasks.content(actor, id, 'video');
+            video = (await d.blobs.get(key)).toString('base64');
+          }
+          return toVertexOperation(task, operationName, video);
+        });
+      }
+    }
+  };
+}
