@@ -44,7 +44,12 @@ const envelope = (api: ApiError) => ({ error: { type: api.type, code: api.code, 
 // serialization/lock/connection failures) is worth a retry, not a 500.
 const DB_TRANSIENT = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', '40001', '40P01', '55P03', '57P01', '08000', '08003', '08006', 'ECONNREFUSED']);
 
-function render(err: FastifyError, bodyLimit: number, req: FastifyRequest, reply: FastifyReply) {
+/**
+ * Any thrown value → a catalogue error, logged as it deserves. Every surface
+ * (the native API and the SDK-compatible ones) resolves errors here and only
+ * differs in the envelope it renders.
+ */
+export function resolveApiError(err: FastifyError, bodyLimit: number, req: FastifyRequest): ApiError {
   let api = isApiError(err) ? err : fromFastify(err, bodyLimit, req.headers['content-type']);
   if (!api && DB_TRANSIENT.has(String((err as { code?: unknown }).code ?? ''))) {
     req.log.warn({ err }, 'database busy');
@@ -52,10 +57,14 @@ function render(err: FastifyError, bodyLimit: number, req: FastifyRequest, reply
   }
   if (!api) {
     req.log.error({ err }, 'unhandled error');
-    api = errors.internal(err);
-  } else if (api.status >= 500) {
-    req.log.error({ err: api.cause ?? api }, api.message);
+    return errors.internal(err);
   }
+  if (api.status >= 500 && !DB_TRANSIENT.has(String((err as { code?: unknown }).code ?? ''))) req.log.error({ err: api.cause ?? api }, api.message);
+  return api;
+}
+
+function render(err: FastifyError, bodyLimit: number, req: FastifyRequest, reply: FastifyReply) {
+  const api = resolveApiError(err, bodyLimit, req);
   return reply.status(api.status).headers(api.headers).send(envelope(api));
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, errors, isApiError } from '../../domain/errors.ts';
+import { ApiError, errors } from '../../domain/errors.ts';
 import type { Catalog } from '../../domain/catalog.ts';
 import type { KeyService } from '../../domain/keys.ts';
 import type { TaskService } from '../../domain/task-service.ts';
@@ -7,6 +7,7 @@ import type { TaskDeletion } from '../../domain/task-deletion.ts';
 import type { Dimensions } from '../../domain/compat/views.ts';
 import type { BlobStore } from '../../infra/blob/blob-store.ts';
 import type { RateLimiter } from '../plugins/rate-limit.ts';
+import { resolveApiError } from '../error-handler.ts';
 
 export interface CompatDeps {
   tasks: TaskService;
@@ -65,40 +66,10 @@ export function firstHeader(v: string | string[] | undefined): string | undefine
   return Array.isArray(v) ? v[0] : v;
 }
 
-/**
- * Fastify's client errors (body too large, wrong media type, bad JSON, …) as
- * catalogue errors, so each surface renders them in its own envelope.
- */
-export function toApiError(err: FastifyError, bodyLimit: number, contentType: string | undefined): ApiError | undefined {
-  if (isApiError(err)) return err;
-  switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-    case 'FST_REQ_FILE_TOO_LARGE':
-      return errors.bodyTooLarge(bodyLimit);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType(contentType, ['application/json']);
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return errors.invalid('invalid_json', 'The request body is empty; send a JSON object.');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return errors.invalidJson('it could not be parsed');
-  }
-  if (err instanceof SyntaxError) return errors.invalidJson('it could not be parsed');
-  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    return new ApiError(err.statusCode, 'invalid_request_error', 'invalid_request', 'The request could not be processed as sent.');
-  }
-  return undefined;
-}
-
 /** A scope's error handler: any error becomes a catalogue error, rendered in the surface's envelope. */
 export function setEnvelope(scope: FastifyInstance, bodyLimit: number, render: (e: ApiError) => unknown) {
   scope.setErrorHandler((err: FastifyError, req, reply) => {
-    let api = toApiError(err, bodyLimit, req.headers['content-type']);
-    if (!api) {
-      req.log.error({ err }, 'unhandled error');
-      api = errors.internal(err);
-    } else if (api.status >= 500) {
-      req.log.error({ err: api.cause ?? api }, api.message);
-    }
+    const api = resolveApiError(err, bodyLimit, req);
     return reply.status(api.status).headers(api.headers).send(render(api));
   });
 }
