@@ -123,7 +123,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   };
   // The first provider in the model's list that is configured (credentials set; local always is).
   const providerFor = (modelId: string) => catalog.find(modelId)?.providers.find((p) => Object.hasOwn(providers, p)) ?? 'local';
-  const metrics = createMetrics(store.tasks, now);
+  const metrics = createMetrics(store.tasks, now, store.ledger);
 
   // Every ending (worker, cancel, expiry) drops the cached view of that task.
   let taskChanged = (_id: string) => {};

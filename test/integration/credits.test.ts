@@ -113,6 +113,13 @@ describe('credits on an API-only node (nothing renders)', () => {
     expect(await s.app.store.ledger.sumOfEntries(a.id)).toBe(price() - 1);
   });
 
+  it('/metrics shows ledger totals by kind', async () => {
+    const text = await (await fetch(`${s.base}/metrics`)).text();
+    expect(text).toMatch(/reelay_credits_total\{kind="grant"\} [1-9]/);
+    expect(text).toMatch(/reelay_credits_total\{kind="reserve"\} -[1-9]/);
+    expect(text).toMatch(/reelay_credits_total\{kind="refund"\} [1-9]/);
+  });
+
   it('the admin API grants credits and lists balances, only with the admin token', async () => {
     const denied = await fetch(`${s.base}/admin/keys`, { headers: { authorization: `Bearer ${s.key}` } });
     expect(denied.status).toBe(401);

@@ -56,6 +56,10 @@ export function ledgerRepo(db: Kysely<Database>) {
       const r = await db.selectFrom('credit_entries').select((eb) => eb.fn.sum<number>('amount').as('s')).where('key_id', '=', keyId).executeTakeFirst();
       return Number(r?.s ?? 0);
     },
+    async totalsByKind(): Promise<Record<string, number>> {
+      const rows = await db.selectFrom('credit_entries').select(['kind', (eb) => eb.fn.sum<number>('amount').as('s')]).groupBy('kind').execute();
+      return Object.fromEntries(rows.map((r) => [r.kind, Number(r.s)]));
+    },
     async reservedInFlight(keyId: string): Promise<number> {
       const r = await db.selectFrom('tasks').select((eb) => eb.fn.sum<number>('credits_reserved').as('s'))
         .where('key_id', '=', keyId).where('status', 'in', ['queued', 'processing']).executeTakeFirst();

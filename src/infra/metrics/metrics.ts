@@ -5,8 +5,13 @@ export interface QueueStats {
   oldestQueuedAt(): Promise<number | null>;
 }
 
+export interface LedgerStats {
+  /** Sum of credit entries by kind (grant, reserve, charge, refund, adjust) across all keys. */
+  totalsByKind(): Promise<Record<string, number>>;
+}
+
 /** One registry per app instance (no global default registry, so tests can build many apps). */
-export function createMetrics(queue: QueueStats, now: () => number) {
+export function createMetrics(queue: QueueStats, now: () => number, ledger?: LedgerStats) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'reelay_process_' });
 
@@ -39,6 +44,17 @@ export function createMetrics(queue: QueueStats, now: () => number) {
     },
   });
 
+  if (ledger) {
+    new Gauge({
+      name: 'reelay_credits_total', help: 'Sum of credit ledger entries by kind (reserve and refund are signed)',
+      labelNames: ['kind'] as const, registers: [registry],
+      async collect() {
+        const totals = await ledger.totalsByKind();
+        this.reset();
+        for (const k of ['grant', 'adjust', 'reserve', 'charge', 'refund']) this.set({ kind: k }, totals[k] ?? 0);
+      },
+    });
+  }
   const webhookDeliveries = new Counter({
     name: 'reelay_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome (delivered, retry, failed)',
     labelNames: ['outcome'] as const, registers: [registry],
