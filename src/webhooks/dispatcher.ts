@@ -5,6 +5,7 @@ import { FetchFailedError, UnsafeUrlError, safeFetch, type LookupFn } from '../i
 import { newWorkerId } from '../domain/ids.ts';
 import { nextAttemptDelay, MAX_ATTEMPTS } from './schedule.ts';
 import { webhookHeaders } from './signer.ts';
+import { claimLoop } from '../infra/claim-loop.ts';
 
 export interface DispatcherDeps {
   outbox: OutboxRepo;
@@ -33,16 +34,7 @@ const LEASE_MS = 60_000;
  */
 export function createDispatcher(d: DispatcherDeps) {
   const owner = newWorkerId();
-  let active = false;
-  let inFlight = 0;
-  let wakeUp: (() => void) | null = null;
-  let loopDone: Promise<void> = Promise.resolve();
   const running = new Set<Promise<void>>();
-
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(() => { wakeUp = null; resolve(); }, ms);
-    wakeUp = () => { clearTimeout(t); wakeUp = null; resolve(); };
-  });
 
   async function secretsFor(keyId: string): Promise<string[]> {
     const k = await d.keys.find(keyId);
@@ -88,42 +80,29 @@ export function createDispatcher(d: DispatcherDeps) {
     }
   }
 
-  async function loop() {
-    let backoff = 0;
-    while (active) {
-      if (inFlight >= d.concurrency) { await sleep(d.pollMs); continue; }
-      let ev;
-      try {
-        ev = await d.outbox.claimDue(owner, d.now(), LEASE_MS);
-        backoff = 0;
-      } catch (e) {
-        backoff = Math.min(30_000, Math.max(500, backoff * 2));
-        d.log.error({ err: e, backoffMs: backoff }, 'claiming a webhook event failed; backing off');
-        await sleep(backoff);
-        continue;
-      }
-      if (!ev) { await sleep(d.pollMs); continue; }
-      inFlight++;
+  type Claimed = NonNullable<Awaited<ReturnType<OutboxRepo['claimDue']>>>;
+  const loop = claimLoop<Claimed>({
+    what: 'a webhook event', pollMs: d.pollMs, log: d.log,
+    hasCapacity: () => running.size < d.concurrency,
+    claim: () => d.outbox.claimDue(owner, d.now(), LEASE_MS),
+    run(ev) {
       const p: Promise<void> = deliver(ev)
         .catch((e) => d.log.error({ err: e, eventId: ev.id }, 'webhook bookkeeping failed'))
-        .finally(() => { inFlight--; running.delete(p); wakeUp?.(); });
+        .finally(() => { running.delete(p); });
       running.add(p);
-    }
-  }
+      return p;
+    },
+  });
 
   return {
     start() {
-      if (active) return;
-      active = true;
-      loopDone = loop();
+      loop.start();
     },
     wake() {
-      wakeUp?.();
+      loop.wake();
     },
     async stop() {
-      active = false;
-      wakeUp?.();
-      await loopDone;
+      await loop.stop();
       await Promise.all(running);
     },
   };

@@ -11,6 +11,7 @@ import type { TaskRow } from '../infra/db/schema.ts';
 import { FfmpegAbortedError } from '../infra/ffmpeg/run-ffmpeg.ts';
 import { ProviderError, type VideoProvider } from '../providers/provider.ts';
 import { finishOutput } from './finish-output.ts';
+import { claimLoop } from '../infra/claim-loop.ts';
 import type { Lifecycle } from '../domain/task-lifecycle.ts';
 
 export interface WorkerDeps {
@@ -58,15 +59,7 @@ export function defaultSeed(taskId: string): number {
 export function createWorker(d: WorkerDeps) {
   const id = newWorkerId();
   const running = new Map<string, { abort: AbortController; done: Promise<void>; releasing: boolean }>();
-  let active = false;
-  let wakeUp: (() => void) | null = null;
-  let loopDone: Promise<void> = Promise.resolve();
-  let lastProgressWrite = new Map<string, number>();
-
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(() => { wakeUp = null; resolve(); }, ms);
-    wakeUp = () => { clearTimeout(t); wakeUp = null; resolve(); };
-  });
+  const lastProgressWrite = new Map<string, number>();
 
   async function progress(taskId: string, percent: number) {
     const p = Math.floor(percent);
@@ -138,46 +131,33 @@ export function createWorker(d: WorkerDeps) {
     }
   }
 
-  async function loop() {
-    let backoff = 0;
-    while (active) {
-      if (running.size >= d.concurrency) { await sleep(d.pollMs); continue; }
-      let row: TaskRow | undefined;
-      try {
-        row = await d.tasks.claimNext(id, d.now(), d.leaseMs, d.offPeakOpen());
-        backoff = 0;
-      } catch (e) {
-        backoff = Math.min(30_000, Math.max(500, backoff * 2));
-        d.log.error({ err: e, backoffMs: backoff }, 'claiming a task failed; backing off');
-        await sleep(backoff);
-        continue;
-      }
-      if (!row) { await sleep(d.pollMs); continue; }
+  const loop = claimLoop<TaskRow>({
+    what: 'a task', pollMs: d.pollMs, log: d.log,
+    hasCapacity: () => running.size < d.concurrency,
+    claim: () => d.tasks.claimNext(id, d.now(), d.leaseMs, d.offPeakOpen()),
+    run(row) {
       d.onTaskChanged?.(row.id);
       const abort = new AbortController();
       const entry = { abort, releasing: false, done: Promise.resolve() };
-      const taskId = row.id;
       entry.done = execute(row, abort)
-        .catch((e) => d.log.error({ err: e, taskId }, 'worker bookkeeping failed'))
+        .catch((e) => d.log.error({ err: e, taskId: row.id }, 'worker bookkeeping failed'))
         .finally(async () => {
-          if (entry.releasing) await d.tasks.release(taskId, id).catch(() => {});
-          running.delete(taskId);
-          wakeUp?.();
+          if (entry.releasing) await d.tasks.release(row.id, id).catch(() => {});
+          running.delete(row.id);
         });
-      running.set(taskId, entry);
-    }
-  }
+      running.set(row.id, entry);
+      return entry.done;
+    },
+  });
 
   return {
     id,
     start() {
-      if (active) return;
-      active = true;
-      loopDone = loop();
+      loop.start();
     },
     /** A new task was queued in this process: skip the rest of the poll interval. */
     wake() {
-      wakeUp?.();
+      loop.wake();
     },
     /** Stop a running render of this task here, if this worker has it (used by cancel). */
     abort(taskId: string) {
@@ -188,9 +168,7 @@ export function createWorker(d: WorkerDeps) {
      * hand their leases back so another worker starts them at once.
      */
     async stop(deadlineMs = 10_000) {
-      active = false;
-      wakeUp?.();
-      await loopDone;
+      await loop.stop();
       const all = () => Promise.all([...running.values()].map((r) => r.done));
       const timedOut = await Promise.race([all().then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), deadlineMs).unref())]);
       if (timedOut) {
