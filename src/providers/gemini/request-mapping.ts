@@ -1,8 +1,5 @@
 import type { GenerationJob } from '../provider.ts';
-import { imageMime, resolutionName } from '../upstream/job-facts.ts';
-
-/** Veo 2 has no `resolution` parameter and no seed; Veo 3+ take both (UPSTREAM.md §1). */
-export const isVeo2 = (modelId: string) => modelId.startsWith('veo-2');
+import { imageMime, isVeo2, resolutionName } from '../upstream/job-facts.ts';
 
 const inlineImage = (data: Buffer) => ({ inlineData: { mimeType: imageMime(data), data: data.toString('base64') } });
 

@@ -13,3 +13,6 @@ export function resolutionName(job: Pick<GenerationJob, 'width' | 'height'>): st
   const short = Math.min(job.width, job.height);
   return short >= 2160 ? '4k' : `${short}p`;
 }
+
+/** Veo 2 has no `resolution`, `seed` or audio parameters; Veo 3+ take them (UPSTREAM.md §1, §3). */
+export const isVeo2 = (modelId: string) => modelId.startsWith('veo-2');

@@ -1,7 +1,6 @@
 import type { GenerationJob } from '../provider.ts';
-import { imageMime, resolutionName } from '../upstream/job-facts.ts';
+import { imageMime, isVeo2, resolutionName } from '../upstream/job-facts.ts';
 
-const isVeo2 = (modelId: string) => modelId.startsWith('veo-2');
 const image = (data: Buffer) => ({ bytesBase64Encoded: data.toString('base64'), mimeType: imageMime(data) });
 
 /** Our job → the Vertex AI Veo `predictLongRunning` body (UPSTREAM.md §3). */
