@@ -1,3 +1,4 @@
+import { googleErrorBody } from '../domain/compat/views.ts';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -63,9 +64,13 @@ export function resolveApiError(err: FastifyError, bodyLimit: number, req: Fasti
   return api;
 }
 
+/** The Google SDK surfaces (Gemini API, Vertex AI): their clients parse Google's error envelope, not §10. */
+const GOOGLE_PATHS = /^\/(v1beta|v1beta1)\/|^\/v1\/(projects|publishers)\//;
+
 function render(err: FastifyError, bodyLimit: number, req: FastifyRequest, reply: FastifyReply) {
   const api = resolveApiError(err, bodyLimit, req);
-  return reply.status(api.status).headers(api.headers).send(envelope(api));
+  const body = GOOGLE_PATHS.test(req.url) ? googleErrorBody(api) : envelope(api);
+  return reply.status(api.status).headers(api.headers).send(body);
 }
 
 /**

@@ -90,6 +90,49 @@ export async function expectErrorEnvelope(
   return b;
 }
 
+export interface GoogleErrorEnvelope {
+  error: { code: number; message: string; status: string; details: { '@type': string; reason: string; domain: string; metadata: Record<string, string> }[] };
+}
+
+/** google.rpc status names UPSTREAM.md §1 pairs with each HTTP status (and what Reelay adds for the rest). */
+const GOOGLE_STATUS: Record<number, string[]> = {
+  400: ['INVALID_ARGUMENT', 'FAILED_PRECONDITION'], 401: ['UNAUTHENTICATED'], 402: ['FAILED_PRECONDITION'], 403: ['PERMISSION_DENIED'],
+  404: ['NOT_FOUND'], 408: ['DEADLINE_EXCEEDED'], 409: ['ALREADY_EXISTS', 'FAILED_PRECONDITION'], 413: ['INVALID_ARGUMENT'],
+  414: ['INVALID_ARGUMENT'], 415: ['INVALID_ARGUMENT'], 416: ['OUT_OF_RANGE'], 429: ['RESOURCE_EXHAUSTED'], 431: ['INVALID_ARGUMENT'],
+};
+
+/**
+ * The Gemini API / Vertex AI error envelope (UPSTREAM.md §1): a 4xx (never 5xx)
+ * whose body is exactly `{"error":{"code","message","status","details"}}`, `code`
+ * the HTTP status, `status` its google.rpc name; Reelay's own error code travels
+ * as the `reason` of a google.rpc.ErrorInfo in `details` (matched against `want.code`).
+ */
+export async function expectGoogleErrorEnvelope(
+  res: Response,
+  want: { status?: number | number[]; code?: string | string[]; requestId?: boolean; label?: string } = {},
+): Promise<GoogleErrorEnvelope> {
+  const text = await res.text();
+  const label = `${want.label ?? ''} → ${res.status} ${text.slice(0, 300)}`;
+  expect(res.status, label).toBeGreaterThanOrEqual(400);
+  expect(res.status, label).toBeLessThan(500);
+  if (want.status !== undefined) expect([want.status].flat(), label).toContain(res.status);
+  expect(res.headers.get('content-type') ?? '', label).toMatch(/^application\/json/);
+  if (want.requestId !== false) expect(res.headers.get('x-request-id'), label).toMatch(/\S/);
+  const b = JSON.parse(text) as GoogleErrorEnvelope;
+  expect(Object.keys(b), label).toEqual(['error']);
+  expect(Object.keys(b.error).sort(), label).toEqual(['code', 'details', 'message', 'status']);
+  expect(b.error.code, label).toBe(res.status);
+  expect(GOOGLE_STATUS[res.status] ?? [], label).toContain(b.error.status);
+  expect(typeof b.error.message, label).toBe('string');
+  expect(b.error.message.length, label).toBeGreaterThan(0);
+  expect(Array.isArray(b.error.details), label).toBe(true);
+  const info = b.error.details.find((d) => d['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo');
+  expect(info, label).toBeDefined();
+  expect(typeof info!.reason, label).toBe('string');
+  if (want.code !== undefined) expect([want.code].flat(), label).toContain(info!.reason);
+  return b;
+}
+
 // ---------------------------------------------------------------------------
 // Image bytes built by hand
 
@@ -171,6 +214,17 @@ export function webpWithCanvas(webp: Buffer, width: number, height: number): Buf
 export async function inputFiles(dataDir: string): Promise<string[]> {
   try {
     return (await readdir(join(dataDir, 'blobs', 'inputs'), { recursive: true }));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** Every file under blobs/ (inputs, outputs, temporary files), recursively; [] when there is none. */
+export async function blobFiles(dataDir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(join(dataDir, 'blobs'), { recursive: true, withFileTypes: true });
+    return entries.filter((e) => !e.isDirectory()).map((e) => join(e.parentPath, e.name)).sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;

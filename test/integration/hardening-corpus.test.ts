@@ -9,14 +9,14 @@
  * check, the task insert runs and is rolled back, and the answer is 402
  * insufficient_credits — acceptance, proven without creating anything.
  */
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeImage } from '../helpers/images.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import {
-  blackPng, countTasks, encodeForm, expectErrorEnvelope, inputFiles, jpegWithSize, keyIdOf, ledgerEntries,
-  multipartBody, pngBomb, rawRequest, webpWithCanvas, type RawRequest,
+  countTasks, encodeForm, expectErrorEnvelope, inputFiles, keyIdOf, ledgerEntries, multipartBody, rawRequest, type RawRequest,
 } from '../helpers/hostile.ts';
+import {
+  badImageStrings, DEPTH, hostileIds, makeHostileImages, MB, nested, refusedImages, unicodeLiterals, type HostileImages,
+} from '../helpers/hostile-inputs.ts';
 import { linkSigner } from '../../src/infra/blob/signed-links.ts';
 
 const S = '/v1/video/generations';
@@ -24,41 +24,16 @@ const V2 = 'veo-2.0-generate-001';
 const V3F = 'veo-3.0-fast-generate-001';
 const ADMIN_TOKEN = 'hardening-admin-token-0123456789';
 const SIGNING_SECRET = 'hardening-signing-secret-0123456789abcdef';
-const MB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------
 // Fixtures, filled in beforeAll (cases read them lazily, when they run)
 
 const k = { key: '', broke: '', revoked: '' };
 let s: TestServer;
-const img = {} as Record<
-  'png' | 'jpeg' | 'webp' | 'gif' | 'animWebp' | 'animGif' | 'tiff' | 'px1' | 'px15' | 'px16' | 'ratio5' | 'ratio4' | 'wide20k'
-  | 'svg' | 'html' | 'pdf' | 'zip' | 'jpegBomb' | 'webpBomb' | 'alphaWebp', Buffer>;
+const img = {} as HostileImages;
 
 async function makeFixtures() {
-  img.png = await makeImage(64, 36, 'png');
-  img.jpeg = await makeImage(64, 36, 'jpeg');
-  img.webp = await makeImage(36, 64, 'webp');
-  const solid = (c: string, w = 32, h = 32) => sharp({ create: { width: w, height: h, channels: 3, background: c } });
-  img.gif = await solid('#f00').gif().toBuffer();
-  img.tiff = await solid('#0f0').tiff().toBuffer();
-  const frames = await Promise.all(['#f00', '#0f0', '#00f'].map((c) => solid(c).png().toBuffer()));
-  img.animWebp = await sharp(frames, { join: { animated: true } }).webp().toBuffer();
-  img.animGif = await sharp(frames, { join: { animated: true } }).gif().toBuffer();
-  img.px1 = await solid('#fff', 1, 1).png().toBuffer();
-  img.px15 = await solid('#fff', 15, 15).jpeg().toBuffer();
-  img.px16 = await solid('#fff', 16, 16).png().toBuffer();
-  img.ratio5 = await solid('#fff', 100, 20).png().toBuffer();
-  img.ratio4 = await solid('#fff', 64, 16).png().toBuffer();
-  img.wide20k = blackPng(20_000, 5_000);
-  img.svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="36"><rect width="64" height="36"/></svg>');
-  img.html = Buffer.from('<!doctype html><html><body><script>alert(document.cookie)</script></body></html>');
-  img.pdf = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF');
-  img.zip = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(26), Buffer.from('evil.php<?php system($_GET[0]); ?>')]);
-  img.jpegBomb = jpegWithSize(img.jpeg, 60_000, 60_000);
-  img.alphaWebp = await sharp({ create: { width: 64, height: 36, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0.5 } } }).webp().toBuffer();
-  img.webpBomb = webpWithCanvas(img.alphaWebp, 60_000, 60_000);
-  img.animWebp.length && expect((await sharp(img.animWebp).metadata()).pages).toBe(3);
+  Object.assign(img, await makeHostileImages());
 }
 
 // ---------------------------------------------------------------------------
@@ -104,7 +79,6 @@ const partHeaders = (name: string, extra = '') => `Content-Disposition: form-dat
 const textPartsRaw = () => [
   { headers: partHeaders('model'), body: V2 }, { headers: partHeaders('prompt'), body: 'a slow push in' }, { headers: partHeaders('aspect_ratio'), body: '16:9' },
 ];
-const nested = (open: string, close: string, depth: number, inner = '') => open.repeat(depth) + inner + close.repeat(depth);
 
 // ---------------------------------------------------------------------------
 // The corpus
@@ -170,14 +144,7 @@ add('submit: huge strings', { name: 'body over 20 MB', run: () => postRaw(`{"pro
 // -- 4. unicode edge cases ------------------------------------------------------
 // Prompts that pass every rule: the insert runs and rolls back (402), proving the
 // whole path handles them; escapes are written by hand so lone surrogates survive.
-const unicodePrompts: [string, string][] = [
-  ['lone high surrogate', '"\\ud800"'], ['lone low surrogate', '"\\udc00"'], ['reversed pair', '"\\udc00\\ud800"'],
-  ['RTL override', '"abc\\u202egnp.exe"'], ['NUL inside', '"a\\u0000b"'], ['only NUL', '"\\u0000"'],
-  ['emoji ZWJ family', '"👨‍👩‍👧‍👦 walks"'], ['200 combining marks', `"e${'\\u0301'.repeat(200)}"`],
-  ['noncharacters', '"\\uffff\\ufffe\\ud83f\\udfff"'], ['max code point', '"\\udbff\\udfff"'],
-  ['zero-width joiners', '"a\\u200db\\u200cc\\u2060"'], ['control characters', '"\\u0001\\u001f\\u007f\\r\\n\\t"'],
-];
-for (const [name, literal] of unicodePrompts) {
+for (const [name, literal] of unicodeLiterals) {
   add('submit: unicode', {
     name: `prompt with ${name} is accepted by the rules (no credits → 402)`,
     run: () => postRaw(JSON.stringify(body()).replace('"a slow push in"', literal), 'application/json', 'broke'), status: 402, code: 'insufficient_credits',
@@ -201,20 +168,8 @@ add('submit: unicode', { name: 'Idempotency-Key of 256 characters', run: () => p
 add('submit: unicode', { name: 'invalid UTF-8 bytes in model', run: () => { const [head, tail] = JSON.stringify(body()).split(V2); return postRaw(Buffer.concat([Buffer.from(head!), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(tail!)])); }, status: 400, code: 'invalid_model' });
 
 // -- 5. invalid base64 and image-string syntax --------------------------------------
-const badImageStrings: [string, () => string][] = [
-  ['"!!!!"', () => '!!!!'], ['single character', () => 'a'], ['padding in the middle', () => 'ab=c'], ['only padding', () => '===='],
-  ['whitespace only', () => ' \n\t '], ['NUL', () => '\u0000'], ['empty data URI', () => 'data:image/png;base64,'],
-  ['data URI with garbage', () => 'data:image/png;base64,!!!'], ['data URI without ;base64', () => `data:image/png,${img.png.toString('base64')}`],
-  ['data URI with a charset parameter', () => `data:image/png;charset=utf-8;base64,${img.png.toString('base64')}`],
-  ['data URI of text/html', () => `data:text/html;base64,${img.html.toString('base64')}`],
-  ['five = of padding', () => `${img.png.toString('base64')}=====`], ['emoji in base64', () => `iVBORw0KGgo🎬${img.png.toString('base64')}`],
-  ['percent-encoded base64', () => encodeURIComponent(img.png.toString('base64'))], ['base64 of "hello"', () => Buffer.from('hello').toString('base64')],
-  ['PNG magic only', () => Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).toString('base64')],
-  ['10 MB of "A" (zeros)', () => 'A'.repeat(10 * MB)], ['javascript: URL', () => 'javascript:alert(1)'],
-  ['scheme-relative URL', () => '//img.test/a.png'], ['https with one slash', () => 'https:/img.test/a.png'],
-];
 for (const [name, value] of badImageStrings) {
-  add('submit: bad image strings', { name, run: () => postJson(body({ images: [value()] })), status: 400, code: 'invalid_image' });
+  add('submit: bad image strings', { name, run: () => postJson(body({ images: [value(img)] })), status: 400, code: 'invalid_image' });
 }
 
 // -- 6. images judged by content: lying names/MIME accepted (402), non-images refused ------
@@ -236,36 +191,18 @@ const accepted: [string, () => Promise<Response>][] = [
 ];
 for (const [name, run] of accepted) add('submit: images by content (accepted)', { name, run, status: 402, code: 'insufficient_credits' });
 
-const refused: [string, () => Buffer, string?][] = [
-  ['plain text declared image/png', () => Buffer.from('just some text, not a picture at all')],
-  ['HTML declared image/png', () => img.html], ['SVG declared image/png', () => img.svg], ['PDF declared image/jpeg', () => img.pdf],
-  ['ZIP declared image/png', () => img.zip], ['GIF declared image/png', () => img.gif], ['TIFF declared image/jpeg', () => img.tiff],
-  ['polyglot: GIF with JavaScript appended (GIF+JS)', () => Buffer.concat([img.gif, Buffer.from('*/=1;alert(document.domain)//')])],
-  ['polyglot: HTML with a PNG appended', () => Buffer.concat([img.html, img.png])],
-  ['polyglot: ZIP with a PNG appended', () => Buffer.concat([img.zip, img.png])],
-  ['truncated PNG: signature only', () => img.png.subarray(0, 8)], ['truncated PNG: header only', () => img.png.subarray(0, 33)],
-  ['truncated PNG: half', () => img.png.subarray(0, img.png.length >> 1)], ['truncated PNG: last 20 bytes cut', () => img.png.subarray(0, img.png.length - 20)],
-  ['truncated JPEG: half', () => img.jpeg.subarray(0, img.jpeg.length >> 1)], ['truncated JPEG: SOI only', () => img.jpeg.subarray(0, 2)],
-  ['truncated WebP: half', () => img.webp.subarray(0, img.webp.length >> 1)], ['truncated WebP: RIFF header only', () => img.webp.subarray(0, 12)],
-  ['animated WebP (3 frames)', () => img.animWebp], ['animated GIF declared image/webp', () => img.animGif, 'image/webp'],
-  ['1x1 pixel', () => img.px1], ['15x15 JPEG', () => img.px15], ['5:1 aspect', () => img.ratio5],
-  ['20000x5000 (within 4:1 but over the size limits)', () => img.wide20k],
-  ['JPEG header claiming 60000x60000', () => img.jpegBomb], ['WebP canvas claiming 60000x60000', () => img.webpBomb],
-  ['PNG header claiming 60000x60000', () => pngBomb(60_000, 60_000)],
-];
-for (const [name, bytes, mime] of refused) {
-  add('submit: images by content (refused)', { name: `data URI: ${name}`, run: () => postJson(body({ images: [dataUri(bytes(), mime ?? 'image/png')] }), 'broke'), status: 400, code: 'invalid_image', maxMs: 5000 });
+for (const [name, bytes, mime] of refusedImages) {
+  add('submit: images by content (refused)', { name: `data URI: ${name}`, run: () => postJson(body({ images: [dataUri(bytes(img), mime ?? 'image/png')] }), 'broke'), status: 400, code: 'invalid_image', maxMs: 5000 });
 }
-for (const [name, bytes, mime] of refused.slice(0, 12)) {
+for (const [name, bytes, mime] of refusedImages.slice(0, 12)) {
   add('submit: images by content (refused)', {
     name: `file part: ${name}`, status: 400, code: 'invalid_image',
-    run: () => { const fd = textParts(); fd.append('images', fileBlob(bytes(), mime ?? 'image/png'), 'frame.png'); return postForm(fd, 'broke'); },
+    run: () => { const fd = textParts(); fd.append('images', fileBlob(bytes(img), mime ?? 'image/png'), 'frame.png'); return postForm(fd, 'broke'); },
   });
 }
 add('submit: images by content (refused)', { name: 'empty file part', status: 400, code: 'invalid_image', run: () => { const fd = textParts(); fd.append('images', fileBlob(Buffer.alloc(0)), 'empty.png'); return postForm(fd, 'broke'); } });
 
 // -- 7. JSON bombs and framing ------------------------------------------------------
-const DEPTH = 100_000;
 const framing: [string, () => string | Buffer, (string | string[])?][] = [
   ['100 000 nested arrays', () => nested('[', ']', DEPTH), 'invalid_body'],
   ['100 000 nested objects', () => nested('{"a":', '}', DEPTH, '1'), 'missing_model'],
@@ -344,14 +281,6 @@ const multipartCases: [string, () => Promise<Response>, string][] = [
 for (const [name, run, code] of multipartCases) add('submit: multipart', { name, run, code, status: code === 'invalid_request' ? [400, 403] : 400 });
 
 // -- 10. ids: traversal, over-long, unicode, on every task endpoint ---------------------
-const hostileIds: [string, string][] = [
-  ['../../etc/passwd (raw)', '../../etc/passwd'], ['%2e%2e%2f%2e%2e%2fetc%2fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd'],
-  ['..%2F..%2Fadmin', '..%2F..%2Fadmin'], ['%2e%2e', '%2e%2e'], ['%252e%252e%252f (double-encoded)', '%252e%252e%252f'],
-  ['10 000 characters', 'a'.repeat(10_000)], ['101 characters', `task_${'a'.repeat(96)}`], ['NUL', 'task_%00'],
-  ['RTL override', encodeURIComponent('task_\u202eabc')], ['emoji', encodeURIComponent('task_🎬')], ['combining marks', encodeURIComponent(`task_e${'\u0301'.repeat(50)}`)],
-  ['lone surrogate (UTF-8 of U+D800)', 'task_%ED%A0%80'], ['invalid UTF-8', 'task_%FF%FE'], ['bad percent-encoding', 'task_%E0%A4%A'],
-  ["SQL injection ' OR '1'='1", encodeURIComponent("task_' OR '1'='1")], ['LIKE wildcards', 'task_%25'],
-];
 const taskEndpoints: [string, string, (id: string) => string][] = [
   ['GET task', 'GET', (id) => `${S}/${id}`], ['cancel', 'POST', (id) => `${S}/${id}/cancel`], ['content', 'GET', (id) => `${S}/${id}/content`],
   ['deliveries', 'GET', (id) => `${S}/${id}/deliveries`], ['retry delivery', 'POST', (id) => `${S}/${id}/deliveries/evt_x/retry`],

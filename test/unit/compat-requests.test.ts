@@ -38,9 +38,14 @@ describe('Google predictLongRunning → Reelay submit body', () => {
     });
   });
 
-  it('defaults aspectRatio to 16:9, passes an image without a usable mimeType as bare base64, leaves rules to the task service', () => {
+  it('defaults aspectRatio to 16:9, passes an image without a usable mimeType as an untyped data URI, leaves rules to the task service', () => {
     expect(fromGoogleRequest('m', { instances: [{ prompt: 'p', image: { bytesBase64Encoded: B64 } }] }))
-      .toEqual({ model: 'm', prompt: 'p', aspect_ratio: '16:9', images: [B64] });
+      .toEqual({ model: 'm', prompt: 'p', aspect_ratio: '16:9', images: [`data:;base64,${B64}`] });
+    expect(fromGoogleRequest('m', { instances: [{ prompt: 'p', image: { bytesBase64Encoded: B64, mimeType: 'text/html' } }] }).images)
+      .toEqual([`data:;base64,${B64}`]);
+    // Bytes are bytes: a URL in bytesBase64Encoded stays inside a data: URI (invalid base64), never an image URL to fetch.
+    expect(fromGoogleRequest('m', { instances: [{ prompt: 'p', image: { bytesBase64Encoded: 'https://169.254.169.254/latest/meta-data' } }] }).images)
+      .toEqual(['data:;base64,https://169.254.169.254/latest/meta-data']);
     // No image: the task service reports it (as "images", renamed below).
     expect(fromGoogleRequest('m', { instances: [{ prompt: 'p' }] })).toEqual({ model: 'm', prompt: 'p', aspect_ratio: '16:9' });
   });

@@ -30,6 +30,12 @@ export const OPENAI_FIELDS: FieldNames = {
   'images[0]': 'input_reference',
 };
 
+/** A caller's value in an error message, cut short: never echo a megabyte back. */
+function shown(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length <= 100 ? s : `${Array.from(s.slice(0, 200)).slice(0, 100).join('')}…`;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const present = (v: unknown) => v !== undefined && v !== null;
 
@@ -67,8 +73,9 @@ function googleImage(v: unknown, field: string): string {
   if (typeof data !== 'string' || data.length === 0) {
     throw errors.invalidField(field, `"${field}" must carry base64 image bytes in bytesBase64Encoded (or inlineData.data).`, 'invalid_image');
   }
-  // The image's type is judged by its content later; a declared type is only kept if it looks like one.
-  return typeof mime === 'string' && /^image\/[a-z0-9.+-]+$/i.test(mime) ? `data:${mime};base64,${data}` : data;
+  // Always a data: URI, so these bytes are never taken for an image URL to fetch. The image's type
+  // is judged by its content later; a declared type is only kept if it looks like one.
+  return `data:${typeof mime === 'string' && /^image\/[a-z0-9.+-]+$/i.test(mime) ? mime : ''};base64,${data}`;
 }
 
 /** `predictLongRunning` body (both Google surfaces) → a Reelay submit body. */
@@ -91,7 +98,7 @@ export function fromGoogleRequest(model: string, raw: unknown): SubmitBody {
   for (const field of ['sampleCount', 'numberOfVideos'] as const) {
     const n = params[field];
     if (present(n) && Number(n) !== 1) {
-      throw errors.invalidField(`parameters.${field}`, `"parameters.${field}" must be 1 (Reelay makes one video per request; got ${JSON.stringify(n)}).`);
+      throw errors.invalidField(`parameters.${field}`, `"parameters.${field}" must be 1 (Reelay makes one video per request; got ${shown(n)}).`);
     }
   }
   if (present(params.storageUri)) {

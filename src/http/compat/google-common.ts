@@ -14,10 +14,15 @@ export function googleScope(scope: FastifyInstance, d: SurfaceDeps) {
   setEnvelope(scope, d.bodyLimit, googleErrorBody);
 }
 
-/** `…:predictLongRunning` on either surface: translate, then the ordinary task submit. */
-export async function submitGoogle(d: SurfaceDeps, req: FastifyRequest, model: string): Promise<TaskObject> {
+/** Both Google APIs take JSON bodies only (the SDKs always send application/json). */
+export function requireJson(req: FastifyRequest): void {
   const ct = (req.headers['content-type'] ?? '').toLowerCase();
   if (!ct.startsWith('application/json')) throw errors.unsupportedMediaType(req.headers['content-type'], ['application/json']);
+}
+
+/** `…:predictLongRunning` on either surface: translate, then the ordinary task submit. */
+export async function submitGoogle(d: SurfaceDeps, req: FastifyRequest, model: string): Promise<TaskObject> {
+  requireJson(req);
   try {
     const body = fromGoogleRequest(model, req.body);
     return await d.tasks.submit(actorOf(req), body, { idempotencyKey: firstHeader(req.headers['idempotency-key']) });

@@ -4,7 +4,7 @@ import { errors } from '../../domain/errors.ts';
 import { taskIdFromOperationName, toVertexOperation, vertexOperationName } from '../../domain/compat/views.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { parseInput } from '../route.ts';
-import { googleScope, submitGoogle } from './google-common.ts';
+import { googleScope, requireJson, submitGoogle } from './google-common.ts';
 import type { SurfaceDeps } from './shared.ts';
 
 const VERSIONS = ['v1', 'v1beta1'] as const;
@@ -43,7 +43,8 @@ export function vertexSurface(d: SurfaceDeps) {
 
         scope.post(`${base}::fetchPredictOperation`, async (req) => {
           scopeOf(req); // validates the path; the operation name in the body says which task
-          const { operationName } = parseInput(FetchBody, req.body);
+          requireJson(req);
+          const { operationName } = parseInput(FetchBody, req.body, 'body');
           const id = taskIdFromOperationName(operationName);
           if (!id) {
             throw errors.invalidField('operationName', `"operationName" must be an operation name ending in /operations/<id> (got ${JSON.stringify(operationName.slice(0, 100))}).`);
@@ -59,5 +60,12 @@ export function vertexSurface(d: SurfaceDeps) {
         });
       }
     }
+
+    // Anything else under Vertex's paths (another verb, method or publisher) is a 404 in Google's
+    // envelope, as on /v1beta; the root not-found handler would answer in Reelay's own.
+    const notFound = (req: FastifyRequest) => {
+      throw errors.routeNotFound(req.method, req.url.split('?')[0] ?? '');
+    };
+    for (const path of ['/v1beta1/*', '/v1/projects/*', '/v1/publishers/*']) scope.all(path, notFound);
   };
 }
