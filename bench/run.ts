@@ -14,12 +14,14 @@ import { pollBench, pollOptionsFromEnv } from './poll.ts';
 import { renderBench } from './render.ts';
 import { dispatchBench } from './dispatch.ts';
 import { loadBench } from './load.ts';
+import { upstreamBench } from './upstream.ts';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   poll: () => pollBench(pollOptionsFromEnv()),
   render: () => renderBench(),
   dispatch: () => dispatchBench(),
   load: () => loadBench(),
+  upstream: () => upstreamBench(),
 };
 
 async function main(argv: string[]): Promise<number> {

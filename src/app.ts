@@ -20,7 +20,11 @@ import { createMetrics } from './infra/metrics/metrics.ts';
 import type { LookupFn } from './infra/net/safe-fetch.ts';
 import { localProvider } from './providers/local/local-provider.ts';
 import type { VideoProvider } from './providers/provider.ts';
-import { upstreamProviders } from './providers/upstreams.ts';
+import { buildChannels } from './providers/upstreams.ts';
+import { servesModel } from './providers/upstream/channels.ts';
+import { nonceMemory } from './providers/vidu/callback.ts';
+import { createUpstreamPoller } from './worker/upstream-poller.ts';
+import { upstreamCallbackRoutes } from './http/routes/upstream-callbacks.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
 import { createMaintenance } from './worker/maintenance.ts';
 import { createLifecycle, type Lifecycle } from './domain/task-lifecycle.ts';
@@ -114,15 +118,22 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
 
   const providers: Record<string, VideoProvider> = {
     local: localProvider({ ffmpegPath: config.ffmpeg.ffmpeg, maxInputPixels: config.limits.imagePixels }),
-    // Result URLs an upstream hands back go through the same SSRF policy as user URLs.
-    ...upstreamProviders(config.upstreams, {
+  };
+  // Result URLs an upstream hands back go through the same SSRF policy as user URLs.
+  const channels = buildChannels(config.upstreams, {
+    policy: {
       allowPrivate: config.allowPrivateUrls,
       ...(o.lookup ? { lookup: o.lookup } : {}),
       ...(o.isAllowedAddress ? { isAllowedAddress: o.isAllowedAddress } : {}),
-    }),
+    },
+    publicBase: () => publicBase,
+  });
+  const channelsByName = new Map(channels.map((c) => [c.name, c]));
+  // The first provider in the model's list that can serve it: local, or an upstream with a channel for the model.
+  const providerFor = (modelId: string) => {
+    const model = catalog.find(modelId);
+    return model?.providers.find((p) => Object.hasOwn(providers, p) || channels.some((c) => c.provider === p && servesModel(c, model))) ?? 'local';
   };
-  // The first provider in the model's list that is configured (credentials set; local always is).
-  const providerFor = (modelId: string) => catalog.find(modelId)?.providers.find((p) => Object.hasOwn(providers, p)) ?? 'local';
   const metrics = createMetrics(store.tasks, now, store.ledger);
 
   // Every ending (worker, cancel, expiry) drops the cached view of that task.
@@ -130,6 +141,11 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   const lifecycle = createLifecycle(store, {
     onEnded: (row) => {
       taskChanged(row.id);
+      // A cancelled task's upstream job is no longer wanted (best effort; the poller also tries on its next look).
+      const ch = row.status === 'cancelled' && row.upstream_id ? channelsByName.get(row.upstream_channel ?? '') : undefined;
+      if (ch?.adapter.cancel) {
+        void ch.adapter.cancel(row.upstream_id!).catch((e) => log.warn({ err: e, taskId: row.id }, 'upstream cancel failed'));
+      }
       if (row.callback_url) {
         dispatcher?.wake();
         void store.db.notify(CHANNEL_WEBHOOKS).catch(() => {});
@@ -154,6 +170,16 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     pollMs: config.worker.pollMs, outputTtlSeconds: config.outputTtlSeconds, now, log: log.child({ component: 'worker' }),
     onRendered: (s, outcome) => metrics.renderDuration.observe({ outcome }, s),
     onTaskChanged: (id) => taskChanged(id),
+    channels, upstreamTiming: config.upstreams,
+  });
+  const poller = config.role === 'api' || channels.length === 0 ? null : createUpstreamPoller({
+    tasks: store.tasks, lifecycle, blobs, ffmpeg: config.ffmpeg, channels: channelsByName, now, outputTtlSeconds: config.outputTtlSeconds,
+    timing: { ...config.upstreams, maxPollFailures: 3, expectedMs: 60_000 },
+    concurrency: config.upstreams.pollConcurrency, downloads: config.upstreams.downloads, leaseMs: config.worker.leaseMs,
+    tickMs: Math.min(250, config.upstreams.pollMs), log: log.child({ component: 'upstream-poller' }),
+    onTaskChanged: (id) => taskChanged(id),
+    onPoll: (channel, outcome, s) => metrics.upstreamPolls.observe({ channel, outcome }, s),
+    onJobEnded: (provider, outcome, s) => metrics.upstreamJobs.observe({ provider, outcome }, s),
   });
 
   const maintenance = createMaintenance({
@@ -201,6 +227,13 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     ]),
     metricsRoute(metrics),
     ...consoleRoutes(),
+    ...upstreamCallbackRoutes({
+      viduTokens: new Map(config.upstreams.channels.flatMap((c) => (c.provider === 'vidu' ? [[c.name, c.apiKey] as const] : []))),
+      publicBase: () => publicBase, now, seenNonce: nonceMemory(now),
+      pollSoon: async (id) => {
+        if (await store.tasks.pollSoon(id, now())) poller?.wake();
+      },
+    }),
   ];
   publicRoutes.push(...openapiRoutes(() => [...privateRoutes, ...publicRoutes, ...admin].map((r) => r.doc), VERSION));
 
@@ -228,6 +261,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       if (!config.publicUrl) publicBase = `http://${host}:${port}`;
       worker?.start();
+      poller?.start();
       dispatcher?.start();
       if (worker) unlisten.push(await store.db.listen(CHANNEL_TASKS, () => worker.wake()));
       if (dispatcher) unlisten.push(await store.db.listen(CHANNEL_WEBHOOKS, () => dispatcher.wake()));
@@ -237,7 +271,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     async close(deadlineMs = 10_000) {
       maintenance.stop();
       await Promise.all(unlisten.splice(0).map((u) => u()));
-      await Promise.all([worker?.stop(deadlineMs), dispatcher?.stop()]);
+      await Promise.all([worker?.stop(deadlineMs), poller?.stop(), dispatcher?.stop()]);
       // server.close() reaps only connections idle at that instant; a keep-alive
       // socket finishing its last response a moment later would otherwise hold
       // shutdown for the whole keep-alive timeout. Keep reaping, then force.

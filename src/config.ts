@@ -65,11 +65,30 @@ const Env = z.object({
   VERTEX_PROJECT: z.string().min(1).optional(),
   VERTEX_LOCATION: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a region such as us-central1').default('us-central1'),
   VERTEX_ACCESS_TOKEN: z.string().min(1).optional(),
+  /** A service-account key file (JSON); Reelay signs its own short-lived tokens with it. */
+  GOOGLE_APPLICATION_CREDENTIALS: z.string().min(1).optional(),
   VERTEX_BASE_URL: z.url().optional(),
+  /** gs://bucket/prefix/ for Vertex to write results to (large clips); without it they come back inline. */
+  /** The Cloud Storage JSON API that gs:// results are read from (a fake in tests). */
+  VERTEX_STORAGE_BASE_URL: z.url().default('https://storage.googleapis.com'),
+  VERTEX_STORAGE_URI: z.string().regex(/^gs:\/\/[a-z0-9][a-z0-9._-]{1,221}(\/.*)?$/, 'gs://bucket/prefix/').optional(),
   VIDU_API_KEY: z.string().min(1).optional(),
   VIDU_BASE_URL: z.url().default('https://api.vidu.com/ent/v2'),
-  /** First interval between polls of an upstream job; it grows to 5× this. */
+  /** Ask Vidu to call back on state changes; default: on when REELAY_PUBLIC_URL is set (Vidu must reach it). Polling stays as the safety net. */
+  VIDU_CALLBACKS: bool.optional(),
+  /** Several channels per provider (weights, priorities, own rate limits): a JSON array, see docs/upstreams.md. */
+  REELAY_UPSTREAM_CHANNELS: z.string().optional(),
+  /** First interval between polls of an upstream job; it grows ×1.5 per poll up to REELAY_UPSTREAM_POLL_MAX_MS. */
   REELAY_UPSTREAM_POLL_MS: int(5, 60_000).default(2000),
+  REELAY_UPSTREAM_POLL_MAX_MS: int(5, 600_000).default(10_000),
+  /** Upstream polls in flight at once per worker process. */
+  REELAY_UPSTREAM_POLL_CONCURRENCY: int(1, 10_000).default(64),
+  /** Calls per second to each simple-form channel (a channel in REELAY_UPSTREAM_CHANNELS sets its own). */
+  REELAY_UPSTREAM_RATE_PER_SECOND: z.coerce.number().positive().max(100_000).default(20),
+  /** One result download (a 500 MB transfer at a slow 10 Mbit/s still fits the default); a hung download fails the task upstream_timeout. */
+  REELAY_UPSTREAM_DOWNLOAD_TIMEOUT_MS: int(100, 3_600_000).default(10 * 60_000),
+  /** Finished upstream videos downloaded, probed and stored at once per worker process. */
+  REELAY_UPSTREAM_DOWNLOADS: int(1, 256).default(4),
   /** One create/poll call to an upstream; longer means it hangs. */
   REELAY_UPSTREAM_TIMEOUT_MS: int(100, 300_000).default(30_000),
   /** Give up on an upstream job that has not finished in this long (Veo takes 11 s–6 min). */
@@ -77,6 +96,87 @@ const Env = z.object({
 });
 
 export type Env = z.infer<typeof Env>;
+
+const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and -');
+const ChannelCommon = {
+  name: channelName,
+  /** Higher is tried first; equal priorities follow the model's provider order. */
+  priority: z.number().int().min(-1000).max(1000).default(0),
+  weight: z.number().positive().max(1_000_000).default(1),
+  /** Restrict the channel to these model ids (default: every model of its provider). */
+  models: z.array(z.string().min(1)).nonempty().nullable().default(null),
+  ratePerSecond: z.number().positive().max(100_000).optional(),
+};
+const ChannelSchema = z.discriminatedUnion('provider', [
+  z.object({ ...ChannelCommon, provider: z.literal('gemini'), apiKey: z.string().min(1), baseUrl: z.url().default('https://generativelanguage.googleapis.com') }).strict(),
+  z.object({
+    ...ChannelCommon, provider: z.literal('vertex'), project: z.string().min(1),
+    location: z.string().regex(/^[a-z0-9-]{1,64}$/).default('us-central1'),
+    accessToken: z.string().min(1).optional(), credentialsFile: z.string().min(1).optional(),
+    baseUrl: z.url().optional(), storageUri: z.string().regex(/^gs:\/\//).optional(), storageBaseUrl: z.url().optional(),
+  }).strict().refine((c) => (c.accessToken === undefined) !== (c.credentialsFile === undefined), 'give accessToken or credentialsFile (one of them)'),
+  z.object({ ...ChannelCommon, provider: z.literal('vidu'), apiKey: z.string().min(1), baseUrl: z.url().default('https://api.vidu.com/ent/v2') }).strict(),
+]);
+
+interface ChannelBase { readonly name: string; readonly priority: number; readonly weight: number; readonly models: readonly string[] | null; readonly ratePerSecond: number }
+/** One upstream channel: credentials live here and nowhere else; nothing logs or returns it. */
+export type ChannelConfig = ChannelBase & (
+  | { readonly provider: 'gemini'; readonly apiKey: string; readonly baseUrl: string }
+  | { readonly provider: 'vertex'; readonly project: string; readonly location: string; readonly baseUrl: string;
+      readonly auth: { readonly accessToken: string } | { readonly credentialsFile: string }; readonly storageUri: string | undefined;
+      readonly storageBaseUrl: string }
+  | { readonly provider: 'vidu'; readonly apiKey: string; readonly baseUrl: string });
+
+/** The simple form (one channel per provider, named after it) plus REELAY_UPSTREAM_CHANNELS. */
+function channelsFrom(e: Env, problems: string[]): ChannelConfig[] {
+  const common = { priority: 0, weight: 1, models: null, ratePerSecond: e.REELAY_UPSTREAM_RATE_PER_SECOND };
+  const out: ChannelConfig[] = [];
+  if (e.GEMINI_API_KEY) out.push({ ...common, name: 'gemini', provider: 'gemini', apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL });
+  const vertexAuth = e.VERTEX_ACCESS_TOKEN ? { accessToken: e.VERTEX_ACCESS_TOKEN } : e.GOOGLE_APPLICATION_CREDENTIALS ? { credentialsFile: resolve(e.GOOGLE_APPLICATION_CREDENTIALS) } : null;
+  if (e.VERTEX_PROJECT && vertexAuth) {
+    out.push({
+      ...common, name: 'vertex', provider: 'vertex', project: e.VERTEX_PROJECT, location: e.VERTEX_LOCATION, auth: vertexAuth,
+      baseUrl: e.VERTEX_BASE_URL ?? `https://${e.VERTEX_LOCATION}-aiplatform.googleapis.com`, storageUri: e.VERTEX_STORAGE_URI,
+      storageBaseUrl: e.VERTEX_STORAGE_BASE_URL,
+    });
+  } else if (e.VERTEX_PROJECT && !vertexAuth) {
+    problems.push('VERTEX_PROJECT: also set VERTEX_ACCESS_TOKEN or GOOGLE_APPLICATION_CREDENTIALS to enable Vertex AI');
+  } else if (!e.VERTEX_PROJECT && e.VERTEX_ACCESS_TOKEN) {
+    problems.push('VERTEX_ACCESS_TOKEN: also set VERTEX_PROJECT to enable Vertex AI');
+  }
+  if (e.VIDU_API_KEY) out.push({ ...common, name: 'vidu', provider: 'vidu', apiKey: e.VIDU_API_KEY, baseUrl: e.VIDU_BASE_URL });
+  if (e.REELAY_UPSTREAM_CHANNELS) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(e.REELAY_UPSTREAM_CHANNELS);
+    } catch {
+      problems.push('REELAY_UPSTREAM_CHANNELS: not valid JSON (expected an array of channels)');
+      return out;
+    }
+    const parsed = z.array(ChannelSchema).safeParse(raw);
+    if (!parsed.success) {
+      // Field paths only: a channel holds credentials, so no value is echoed.
+      for (const i of parsed.error.issues) problems.push(`REELAY_UPSTREAM_CHANNELS[${i.path.map(String).join('.')}]: ${i.message}`);
+      return out;
+    }
+    for (const c of parsed.data) {
+      const base = { name: c.name, priority: c.priority, weight: c.weight, models: c.models, ratePerSecond: c.ratePerSecond ?? e.REELAY_UPSTREAM_RATE_PER_SECOND };
+      if (c.provider === 'vertex') {
+        out.push({
+          ...base, provider: 'vertex', project: c.project, location: c.location, storageUri: c.storageUri,
+          storageBaseUrl: c.storageBaseUrl ?? e.VERTEX_STORAGE_BASE_URL,
+          auth: c.accessToken ? { accessToken: c.accessToken } : { credentialsFile: resolve(c.credentialsFile!) },
+          baseUrl: c.baseUrl ?? `https://${c.location}-aiplatform.googleapis.com`,
+        });
+      } else out.push({ ...base, ...c, ratePerSecond: base.ratePerSecond });
+    }
+  }
+  const names = out.map((c) => c.name);
+  for (const dup of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
+    problems.push(`REELAY_UPSTREAM_CHANNELS: the channel name ${JSON.stringify(dup)} is used twice (the simple form names its channels gemini, vertex and vidu)`);
+  }
+  return out;
+}
 
 export interface Config {
   readonly port: number;
@@ -118,12 +218,15 @@ export interface Config {
   readonly sqliteBusyTimeoutMs: number;
   /** Credentials live here and nowhere else; nothing logs or returns this object. */
   readonly upstreams: {
-    readonly gemini: { readonly apiKey: string; readonly baseUrl: string } | null;
-    readonly vertex: { readonly project: string; readonly location: string; readonly accessToken: string; readonly baseUrl: string } | null;
-    readonly vidu: { readonly apiKey: string; readonly baseUrl: string } | null;
+    readonly channels: readonly ChannelConfig[];
     readonly pollMs: number;
+    readonly maxIntervalMs: number;
+    readonly pollConcurrency: number;
+    readonly downloads: number;
+    readonly downloadTimeoutMs: number;
     readonly requestTimeoutMs: number;
     readonly maxWaitMs: number;
+    readonly viduCallbacks: boolean;
   };
   readonly limits: {
     /** API.md §3: the whole POST body. */
@@ -155,7 +258,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (env.REELAY_CONFIG) {
     try {
       const doc = JSON.parse(readFileSync(env.REELAY_CONFIG, 'utf8')) as Record<string, unknown>;
-      fileValues = Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, String(v)]));
+      // Structured values (REELAY_UPSTREAM_CHANNELS) travel as the JSON text the environment would hold.
+      fileValues = Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)]));
     } catch (e) {
       throw new ConfigError([`REELAY_CONFIG: cannot read ${env.REELAY_CONFIG}: ${(e as Error).message}`]);
     }
@@ -168,7 +272,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => {
       const key = String(i.path[0] ?? '?');
       // Credentials are never echoed, not even in a boot error.
-      const shown = /KEY|TOKEN|SECRET/.test(key) ? '[redacted]' : JSON.stringify(merged[key]);
+      const shown = /KEY|TOKEN|SECRET|CHANNELS|CREDENTIALS/.test(key) ? '[redacted]' : JSON.stringify(merged[key]);
       return `${key}: ${i.message} (got ${shown})`;
     }));
   }
@@ -185,9 +289,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const offPeak = parseWindow(e.OFF_PEAK_WINDOW, e.OFF_PEAK_TIMEZONE);
   if (!offPeak) problems.push(`OFF_PEAK_WINDOW/OFF_PEAK_TIMEZONE: expected HH:MM-HH:MM and an IANA time zone (got ${JSON.stringify(e.OFF_PEAK_WINDOW)} in ${JSON.stringify(e.OFF_PEAK_TIMEZONE)})`);
-  if ((e.VERTEX_PROJECT === undefined) !== (e.VERTEX_ACCESS_TOKEN === undefined)) {
-    problems.push('VERTEX_PROJECT/VERTEX_ACCESS_TOKEN: set both to enable Vertex AI (service-account credentials are not supported yet)');
-  }
+  const channels = channelsFrom(e, problems);
+  if (e.REELAY_UPSTREAM_POLL_MAX_MS < e.REELAY_UPSTREAM_POLL_MS) problems.push('REELAY_UPSTREAM_POLL_MAX_MS: must be at least REELAY_UPSTREAM_POLL_MS');
   if (problems.length || !offPeak) throw new ConfigError(problems);
 
   const dataDir = resolve(e.REELAY_DATA_DIR);
@@ -233,15 +336,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
     sqliteBusyTimeoutMs: e.REELAY_SQLITE_BUSY_TIMEOUT_MS,
     upstreams: Object.freeze({
-      gemini: e.GEMINI_API_KEY ? Object.freeze({ apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL }) : null,
-      vertex: e.VERTEX_PROJECT && e.VERTEX_ACCESS_TOKEN
-        ? Object.freeze({
-          project: e.VERTEX_PROJECT, location: e.VERTEX_LOCATION, accessToken: e.VERTEX_ACCESS_TOKEN,
-          baseUrl: e.VERTEX_BASE_URL ?? `https://${e.VERTEX_LOCATION}-aiplatform.googleapis.com`,
-        })
-        : null,
-      vidu: e.VIDU_API_KEY ? Object.freeze({ apiKey: e.VIDU_API_KEY, baseUrl: e.VIDU_BASE_URL }) : null,
+      channels: Object.freeze(channels.map((c) => Object.freeze(c))),
       pollMs: e.REELAY_UPSTREAM_POLL_MS,
+      maxIntervalMs: e.REELAY_UPSTREAM_POLL_MAX_MS,
+      pollConcurrency: e.REELAY_UPSTREAM_POLL_CONCURRENCY,
+      downloads: e.REELAY_UPSTREAM_DOWNLOADS,
+      downloadTimeoutMs: e.REELAY_UPSTREAM_DOWNLOAD_TIMEOUT_MS,
+      viduCallbacks: e.VIDU_CALLBACKS ?? Boolean(e.REELAY_PUBLIC_URL),
       requestTimeoutMs: e.REELAY_UPSTREAM_TIMEOUT_MS,
       maxWaitMs: e.REELAY_UPSTREAM_MAX_WAIT_MS,
     }),

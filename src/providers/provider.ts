@@ -50,10 +50,13 @@ export interface VideoProvider {
 export class ProviderError extends Error {
   readonly code: string;
   readonly retryable: boolean;
-  constructor(code: string, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+  /** The upstream asked us to slow down (429): how long, from its Retry-After (default when absent). */
+  readonly throttledMs: number | undefined;
+  constructor(code: string, message: string, opts: { retryable?: boolean; cause?: unknown; throttledMs?: number } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ProviderError';
     this.code = code;
     this.retryable = opts.retryable ?? false;
+    this.throttledMs = opts.throttledMs;
   }
 }

@@ -1,23 +1,49 @@
-import type { Config } from '../config.ts';
-import type { VideoProvider } from './provider.ts';
+import type { ChannelConfig, Config } from '../config.ts';
+import { rateBucket } from '../infra/rate-bucket.ts';
 import type { OutboundPolicy } from './upstream/download.ts';
-import { upstreamProvider, type UpstreamAdapter, type UpstreamName } from './upstream/upstream-provider.ts';
+import type { Channel } from './upstream/channels.ts';
+import type { UpstreamAdapter } from './upstream/upstream-provider.ts';
 import { geminiAdapter } from './gemini/gemini-adapter.ts';
 import { vertexAdapter } from './vertex/vertex-adapter.ts';
 import { viduAdapter } from './vidu/vidu-adapter.ts';
+import { viduCallbackUrl } from './vidu/callback.ts';
+import { readServiceAccountKeyFile, serviceAccountTokenSource, staticTokenSource } from './vertex/service-account.ts';
 
 /** A generated clip is tens of MB; 500 MB bounds disk use per task. */
 const MAX_VIDEO_BYTES = 500 * 1024 * 1024;
-/** A 500 MB transfer at a slow 10 Mbit/s still fits. */
-const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
 
-/** The configured upstream channels (only those with credentials), each a VideoProvider with submit-time failover. */
-export function upstreamProviders(u: Config['upstreams'], policy: OutboundPolicy): Record<string, VideoProvider> {
-  const common = { requestTimeoutMs: u.requestTimeoutMs, download: { maxBytes: MAX_VIDEO_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS }, policy };
-  const adapters: Partial<Record<UpstreamName, UpstreamAdapter>> = {};
-  if (u.gemini) adapters.gemini = geminiAdapter({ ...common, ...u.gemini });
-  if (u.vertex) adapters.vertex = vertexAdapter({ ...common, ...u.vertex });
-  if (u.vidu) adapters.vidu = viduAdapter({ ...common, ...u.vidu });
-  const timing = { pollMs: u.pollMs, maxWaitMs: u.maxWaitMs };
-  return Object.fromEntries(Object.keys(adapters).map((name) => [name, upstreamProvider(name as UpstreamName, adapters, timing)]));
+export interface ChannelWiring {
+  policy: OutboundPolicy;
+  /** Reelay's public base URL (read when a task is submitted: with PORT=0 it is known only after listen). */
+  publicBase: () => string;
+}
+
+/** The configured upstream channels (only those with credentials), each an adapter with its own rate limit. */
+export function buildChannels(u: Config['upstreams'], w: ChannelWiring): Channel[] {
+  return u.channels.map((c) => ({
+    name: c.name, provider: c.provider, priority: c.priority, weight: c.weight,
+    models: c.models ? new Set(c.models) : null,
+    rate: rateBucket(c.ratePerSecond),
+    adapter: adapterFor(c, u, w),
+  }));
+}
+
+function adapterFor(c: ChannelConfig, u: Config['upstreams'], w: ChannelWiring): UpstreamAdapter {
+  const common = { requestTimeoutMs: u.requestTimeoutMs, download: { maxBytes: MAX_VIDEO_BYTES, timeoutMs: u.downloadTimeoutMs }, policy: w.policy };
+  switch (c.provider) {
+    case 'gemini':
+      return geminiAdapter({ ...common, apiKey: c.apiKey, baseUrl: c.baseUrl });
+    case 'vertex':
+      return vertexAdapter({
+        ...common, project: c.project, location: c.location, baseUrl: c.baseUrl, storageUri: c.storageUri, storageBaseUrl: c.storageBaseUrl,
+        token: 'accessToken' in c.auth
+          ? staticTokenSource(c.auth.accessToken)
+          : serviceAccountTokenSource(readServiceAccountKeyFile(c.auth.credentialsFile), { timeoutMs: u.requestTimeoutMs }),
+      });
+    case 'vidu':
+      return viduAdapter({
+        ...common, apiKey: c.apiKey, baseUrl: c.baseUrl,
+        ...(u.viduCallbacks ? { callbackUrl: (taskId: string) => viduCallbackUrl(w.publicBase(), c.name, taskId) } : {}),
+      });
+  }
 }

@@ -3,6 +3,7 @@ import type { BlobStore } from '../infra/blob/blob-store.ts';
 import { probeMedia } from '../infra/ffmpeg/probe.ts';
 import { runFfmpeg } from '../infra/ffmpeg/run-ffmpeg.ts';
 import { ProviderError } from '../providers/provider.ts';
+import type { Lifecycle } from '../domain/task-lifecycle.ts';
 
 export interface FinishInput {
   taskId: string;
@@ -47,4 +48,27 @@ export async function finishOutput(f: FinishInput) {
       ...f.details,
     },
   };
+}
+
+export interface PublishDeps {
+  blobs: BlobStore;
+  ffmpeg: { ffmpeg: string; ffprobe: string };
+  lifecycle: Lifecycle;
+  outputTtlSeconds: number;
+  now(): number;
+}
+
+/**
+ * Store the finished video and end the task `succeeded` (charging it) — as
+ * `ownerId`, so a task cancelled or taken over meanwhile is not completed.
+ * False: someone else ended it first; its output is deleted, not left behind.
+ */
+export async function publishOutput(d: PublishDeps, a: Omit<FinishInput, 'ffmpeg' | 'blobs'> & { ownerId: string }): Promise<boolean> {
+  const out = await finishOutput({ ...a, ffmpeg: d.ffmpeg, blobs: d.blobs });
+  const won = await d.lifecycle.complete(a.taskId, a.ownerId, d.now(), {
+    outputKey: out.outputKey, thumbnailKey: out.thumbnailKey, metadataJson: JSON.stringify(out.metadata),
+    expiresAt: d.now() + d.outputTtlSeconds * 1000,
+  });
+  if (!won) await d.blobs.deletePrefix(`outputs/${a.taskId}/`);
+  return Boolean(won);
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +8,11 @@ import type { BlobStore } from '../infra/blob/blob-store.ts';
 import type { TasksRepo } from '../infra/db/tasks-repo.ts';
 import type { TaskRow } from '../infra/db/schema.ts';
 import { FfmpegAbortedError } from '../infra/ffmpeg/run-ffmpeg.ts';
-import { ProviderError, type VideoProvider } from '../providers/provider.ts';
-import { finishOutput } from './finish-output.ts';
+import type { GenerationJob, VideoProvider } from '../providers/provider.ts';
+import { orderChannels, submitWithFailover, type Channel } from '../providers/upstream/channels.ts';
+import { nextPollDelay, type PollTiming } from '../providers/upstream/poll-schedule.ts';
+import { publishOutput } from './finish-output.ts';
+import { classifyFailure, defaultSeed } from './failure.ts';
 import { claimLoop } from '../infra/claim-loop.ts';
 import type { Lifecycle } from '../domain/task-lifecycle.ts';
 
@@ -21,7 +23,13 @@ export interface WorkerDeps {
   offPeakOpen(): boolean;
   blobs: BlobStore;
   catalog: Catalog;
+  /** The local renderer (and any other provider that makes the file itself). */
   providers: Record<string, VideoProvider>;
+  /** Upstream channels by name: a task for an upstream is submitted here, then handed to the poller. */
+  channels?: readonly Channel[];
+  upstreamTiming?: Pick<PollTiming, 'pollMs' | 'maxIntervalMs'>;
+  /** A task was handed to the poller: it may want to look sooner than its next tick. */
+  onHandedOff?(taskId: string): void;
   ffmpeg: { ffmpeg: string; ffprobe: string };
   concurrency: number;
   leaseMs: number;
@@ -34,21 +42,6 @@ export interface WorkerDeps {
   /** A task's stored state changed here (claim, progress): cached views of it are stale. */
   onTaskChanged?(taskId: string): void;
   scratchDir?: string;
-}
-
-/** What a failed task tells its user: a provider's own verdict, a full disk, or (logged) an internal error. */
-export function classifyFailure(e: unknown): { code: string; message: string } {
-  if (e instanceof ProviderError) return { code: e.code, message: e.message };
-  const errno = (e as NodeJS.ErrnoException | null)?.code;
-  if (errno === 'ENOSPC' || errno === 'EDQUOT') {
-    return { code: 'storage_full', message: 'The video could not be stored because the server ran out of disk space; the credits were refunded. Please retry later.' };
-  }
-  return { code: 'internal_error', message: 'The video could not be produced because of an internal error.' };
-}
-
-/** Without a user seed, derive one from the task id: a re-run after a crash renders the same bytes. */
-export function defaultSeed(taskId: string): number {
-  return createHash('sha256').update(taskId).digest().readUInt32BE(0);
 }
 
 /**
@@ -78,7 +71,8 @@ export function createWorker(d: WorkerDeps) {
     }
     const model = d.catalog.find(row.model);
     const provider = d.providers[row.provider];
-    if (!model || !provider) {
+    const chain = model && !provider ? orderChannels(d.channels ?? [], model) : [];
+    if (!model || (!provider && chain.length === 0)) {
       await d.lifecycle.fail(row.id, id, d.now(), 'provider_unavailable', `No provider is configured for ${row.model} (${row.provider}).`);
       return;
     }
@@ -93,22 +87,19 @@ export function createWorker(d: WorkerDeps) {
       const inputKeys = JSON.parse(row.input_keys) as string[];
       const images = await Promise.all(inputKeys.map((k) => d.blobs.get(k)));
       const seed = row.seed == null ? defaultSeed(row.id) : Number(row.seed);
-      const result = await provider.generate({
+      const job: GenerationJob = {
         taskId: row.id, model, prompt: row.optimized_prompt ?? row.prompt, negativePrompt: row.negative_prompt, aspectRatio: row.aspect_ratio,
         seconds: Number(row.seconds), width: Number(row.width), height: Number(row.height), fps: d.catalog.fps, seed,
         generateAudio: Boolean(Number(row.generate_audio)), images, options: JSON.parse(row.options_json) as Record<string, unknown>,
         isRec: Boolean(Number(row.is_rec)),
-      }, { signal: abort.signal, workDir, onProgress: (p) => void progress(row.id, Math.min(95, p * 0.95)) });
-
-      const out = await finishOutput({ taskId: row.id, videoPath: result.videoPath, workDir, seed, details: result.details, ffmpeg: d.ffmpeg, blobs: d.blobs, signal: abort.signal });
-      await progress(row.id, 99);
-      const won = await d.lifecycle.complete(row.id, id, d.now(), {
-        outputKey: out.outputKey, thumbnailKey: out.thumbnailKey, metadataJson: JSON.stringify(out.metadata),
-        expiresAt: d.now() + d.outputTtlSeconds * 1000,
-      });
+      };
+      if (!provider) {
+        await submitUpstream(row.id, job, chain, abort.signal, log);
+        return;
+      }
+      const result = await provider.generate(job, { signal: abort.signal, workDir, onProgress: (p) => void progress(row.id, Math.min(95, p * 0.95)) });
+      const won = await publishOutput(d, { taskId: row.id, ownerId: id, videoPath: result.videoPath, workDir, seed, details: result.details, signal: abort.signal });
       if (!won) {
-        // Cancelled while we finished: the cancel won, so the output must not linger.
-        await d.blobs.deletePrefix(`outputs/${row.id}/`);
         log.info('task ended elsewhere before completion; output discarded');
       } else {
         log.info({ seconds: (d.now() - started) / 1000 }, 'task succeeded');
@@ -129,6 +120,29 @@ export function createWorker(d: WorkerDeps) {
       lastProgressWrite.delete(row.id);
       await rm(workDir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * An upstream task holds a worker slot only while it is submitted: the job
+   * is recorded on the task and the poller follows it from there.
+   */
+  async function submitUpstream(taskId: string, job: GenerationJob, chain: Channel[], signal: AbortSignal, log: Logger) {
+    const accepted = await submitWithFailover(chain, job, signal);
+    const now = d.now();
+    const timing = d.upstreamTiming ?? { pollMs: 2000, maxIntervalMs: 10_000 };
+    const handed = await d.tasks.handOffToPoller(taskId, id, {
+      channel: accepted.channel.name, provider: accepted.channel.provider, upstreamId: accepted.upstreamId, submittedAt: now,
+      nextPollAt: now + nextPollDelay(0, timing), json: JSON.stringify(accepted.tried.length ? { failover_from: accepted.tried } : {}),
+    });
+    if (!handed) {
+      // Cancelled while the upstream was accepting it: that job is no longer wanted.
+      await accepted.channel.adapter.cancel?.(accepted.upstreamId).catch(() => {});
+      log.info('task ended while it was submitted; upstream job cancelled');
+      return;
+    }
+    log.info({ channel: accepted.channel.name, upstreamId: accepted.upstreamId }, 'submitted upstream; the poller follows it');
+    d.onTaskChanged?.(taskId);
+    d.onHandedOff?.(taskId);
   }
 
   const loop = claimLoop<TaskRow>({

@@ -2,7 +2,7 @@
 // paths, key header, JSON names, operation lifecycle and error envelope.
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { isB64, isJson, playScript, sampleMp4, sendJson, startFake, type FakeServer, type Scripted } from './http-fake.ts';
+import { isB64, isJson, playScript, sampleMp4, sendJson, startFake, type FakeOptions, type FakeServer, type Scripted } from './http-fake.ts';
 
 const STATUS: Record<number, string> = {
   400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND',
@@ -33,11 +33,18 @@ export interface GeminiFake extends FakeServer {
   /** Polls answered `done:false` before the operation is done. */
   pollsUntilDone: number;
   downloads: number;
+  /** The next this-many result downloads are accepted and never answered. */
+  hangDownloads: number;
 }
 
-export async function startGeminiFake(apiKey: string): Promise<GeminiFake> {
+export interface GeminiFakeOptions extends FakeOptions {
+  /** Called on every poll of an operation (benchmarks measure the intervals). */
+  onPoll?(operation: string): void;
+}
+
+export async function startGeminiFake(apiKey: string, opts: GeminiFakeOptions = {}): Promise<GeminiFake> {
   const ops = new Map<string, { polls: number; outcome: GeminiOutcome; fileId: string }>();
-  const fake: Partial<GeminiFake> = { script: { submit: [], poll: [] }, outcome: 'ok', pollsUntilDone: 2, downloads: 0 };
+  const fake: Partial<GeminiFake> = { script: { submit: [], poll: [] }, outcome: 'ok', pollsUntilDone: 2, downloads: 0, hangDownloads: 0 };
   const err = (res: ServerResponse, code: number, message: string) => sendJson(res, code, googleError(code, message));
   const authorized = (res: ServerResponse, key: unknown) => {
     if (key === undefined) { err(res, 403, 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.'); return false; }
@@ -73,18 +80,20 @@ export async function startGeminiFake(apiKey: string): Promise<GeminiFake> {
       if (playScript(fake.script!.poll.shift(), res, googleError)) return;
       const o = ops.get(op[1]!);
       if (!o) return err(res, 404, 'Operation not found.');
+      opts.onPoll?.(op[1]!);
       if (o.polls++ < fake.pollsUntilDone!) return sendJson(res, 200, { name: op[1] });
       return sendJson(res, 200, { name: op[1], done: true, ...finished(o, fake.baseUrl!) });
     }
     const file = /^\/v1beta\/files\/([a-z0-9]+):download$/.exec(path);
     if (file && req.method === 'GET' && url.searchParams.get('alt') === 'media') {
       fake.downloads! += 1;
+      if (fake.hangDownloads! > 0) { fake.hangDownloads! -= 1; return; }
       // The real endpoint redirects to storage; clients must follow (curl -L).
       res.writeHead(302, { location: `/blob/${file[1]}` });
       return void res.end();
     }
     return err(res, 404, 'Not found');
-  });
+  }, opts);
   return Object.assign(fake, server, { baseUrl: server.origin }) as GeminiFake;
 }
 

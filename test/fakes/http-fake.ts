@@ -30,8 +30,15 @@ export interface FakeServer {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, rec: Recorded, raw: Buffer) => void | Promise<void>;
 
+export interface FakeOptions {
+  /** Answer every request this much later (an upstream's round trip). */
+  latencyMs?: number;
+  /** Keep every request in `requests` (default); benchmarks with millions of calls turn it off. */
+  record?: boolean;
+}
+
 /** A loopback HTTP server that records every request and hands it to `handler`. */
-export async function startFake(handler: Handler): Promise<FakeServer & { server: Server }> {
+export async function startFake(handler: Handler, opts: FakeOptions = {}): Promise<FakeServer & { server: Server }> {
   const requests: Recorded[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -43,10 +50,12 @@ export async function startFake(handler: Handler): Promise<FakeServer & { server
         try { body = JSON.parse(raw.toString('utf8')); } catch { body = raw.toString('utf8'); }
       }
       const rec: Recorded = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
-      requests.push(rec);
-      Promise.resolve(handler(req, res, rec, raw)).catch((e: unknown) => {
+      if (opts.record !== false) requests.push(rec);
+      const handle = () => Promise.resolve(handler(req, res, rec, raw)).catch((e: unknown) => {
         if (!res.headersSent) sendJson(res, 500, { error: String(e) });
       });
+      if (opts.latencyMs) setTimeout(handle, opts.latencyMs);
+      else void handle();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -1,9 +1,13 @@
 // A strict stand-in for Vertex AI Veo (UPSTREAM.md §3): predictLongRunning,
-// fetchPredictOperation (a POST), Bearer auth, Google's error envelope.
+// fetchPredictOperation (a POST), Bearer auth, Google's error envelope. With
+// parameters.storageUri it writes the video to the storage fake and answers
+// with its gs:// URI, as Vertex does.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { isB64, isJson, playScript, sampleMp4, sendJson, startFake, type FakeServer, type Scripted } from './http-fake.ts';
 import { googleError } from './gemini.ts';
+import { bearerProblem, type BearerCheck } from './google-auth.ts';
+import type { StorageFake } from './cloud-storage.ts';
 
 const MODELS: Record<string, { durations: number[]; veo3: boolean }> = {
   'veo-2.0-generate-001': { durations: [5, 6, 7, 8], veo3: false },
@@ -14,6 +18,7 @@ const MODELS: Record<string, { durations: number[]; veo3: boolean }> = {
 };
 const PARAM_FIELDS = new Set(['aspectRatio', 'durationSeconds', 'enhancePrompt', 'generateAudio', 'negativePrompt', 'personGeneration', 'resolution', 'sampleCount', 'seed', 'storageUri', 'compressionQuality', 'resizeMode', 'fps', 'pubsubTopic']);
 
+/** How operations end; 'gcs' answers with a gs:// URI whose object was never written (deleted by a lifecycle rule, say). */
 export type VertexOutcome = 'ok' | 'gcs' | 'filtered' | 'failed';
 
 export interface VertexFake extends FakeServer {
@@ -23,14 +28,18 @@ export interface VertexFake extends FakeServer {
   pollsUntilDone: number;
 }
 
-export async function startVertexFake(o: { project: string; location: string; token: string }): Promise<VertexFake> {
-  const ops = new Map<string, { polls: number; outcome: VertexOutcome }>();
+/**
+ * `token`: the one accepted token, or a token fake whose live tokens are accepted.
+ * `storage`: where results go when a request sets parameters.storageUri.
+ */
+export async function startVertexFake(o: { project: string; location: string; token: BearerCheck; storage?: StorageFake }): Promise<VertexFake> {
+  const ops = new Map<string, { polls: number; outcome: VertexOutcome; storageUri: string | undefined }>();
+  let folders = 0;
   const fake: Partial<VertexFake> = { script: { submit: [], poll: [] }, outcome: 'ok', pollsUntilDone: 2 };
   const err = (res: ServerResponse, code: number, message: string) => sendJson(res, code, googleError(code, message));
   const server = await startFake((req, res, rec) => {
-    const auth = req.headers.authorization;
-    if (auth === undefined) return err(res, 401, 'Request is missing required authentication credential. Expected OAuth 2 access token.');
-    if (auth !== `Bearer ${o.token}`) return err(res, 401, 'Request had invalid authentication credentials.');
+    const problem = bearerProblem(req, o.token);
+    if (problem) return err(res, 401, problem);
     const m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(predictLongRunning|fetchPredictOperation)$/.exec(rec.path);
     if (!m || req.method !== 'POST') return err(res, 404, 'Not found');
     const [, project, location, modelId, verb] = m;
@@ -41,10 +50,12 @@ export async function startVertexFake(o: { project: string; location: string; to
     if (!isJson(req)) return err(res, 400, 'Invalid JSON payload: Content-Type must be application/json.');
     if (verb === 'predictLongRunning') {
       if (playScript(fake.script!.submit.shift(), res, googleError)) return;
-      const problem = checkBody(rec.body, model);
-      if (problem) return err(res, 400, problem);
+      const bad = checkBody(rec.body, model);
+      if (bad) return err(res, 400, bad);
+      const storageUri = (rec.body as { parameters?: { storageUri?: string } }).parameters?.storageUri;
+      if (storageUri !== undefined && !o.storage) return err(res, 400, 'This fake has no Cloud Storage to write storageUri results to.');
       const name = `projects/${project}/locations/${location}/publishers/google/models/${modelId}/operations/${randomUUID()}`;
-      ops.set(name, { polls: 0, outcome: fake.outcome! });
+      ops.set(name, { polls: 0, outcome: fake.outcome!, storageUri });
       return sendJson(res, 200, { name });
     }
     if (playScript(fake.script!.poll.shift(), res, googleError)) return;
@@ -58,7 +69,15 @@ export async function startVertexFake(o: { project: string; location: string; to
       case 'failed': return sendJson(res, 200, { name, done: true, error: { code: 3, message: 'Unsupported image content.' } });
       case 'filtered': return sendJson(res, 200, { name, done: true, response: response([], 1) });
       case 'gcs': return sendJson(res, 200, { name, done: true, response: response([{ gcsUri: 'gs://bucket/123/sample_0.mp4', mimeType: 'video/mp4' }]) });
-      default: return sendJson(res, 200, { name, done: true, response: response([{ bytesBase64Encoded: sampleMp4().toString('base64'), mimeType: 'video/mp4' }]) });
+      default: {
+        if (op.storageUri === undefined) return sendJson(res, 200, { name, done: true, response: response([{ bytesBase64Encoded: sampleMp4().toString('base64'), mimeType: 'video/mp4' }]) });
+        // gs://BUCKET/<prefix>/<numeric folder>/sample_0.mp4, written once the operation is done.
+        const [, bucket, rest] = /^gs:\/\/([^/]+)\/?(.*)$/.exec(op.storageUri)!;
+        const prefix = rest!.replace(/\/+$/, '');
+        const object = `${prefix}${prefix ? '/' : ''}${Date.now()}${String(folders++).padStart(4, '0')}/sample_0.mp4`;
+        o.storage!.put(bucket!, object, sampleMp4());
+        return sendJson(res, 200, { name, done: true, response: response([{ gcsUri: `gs://${bucket}/${object}`, mimeType: 'video/mp4' }]) });
+      }
     }
   });
   return Object.assign(fake, server, { baseUrl: server.origin }) as VertexFake;
@@ -79,5 +98,6 @@ export function checkBody(body: unknown, model: { durations: number[]; veo3: boo
   if (p.resolution !== undefined && !['720p', '1080p', '4k'].includes(p.resolution as string)) return 'Unsupported resolution.';
   if (p.sampleCount !== undefined && !(Number.isInteger(p.sampleCount) && (p.sampleCount as number) >= 1 && (p.sampleCount as number) <= 4)) return 'sampleCount must be 1–4.';
   if (p.seed !== undefined && !(Number.isInteger(p.seed) && (p.seed as number) >= 0 && (p.seed as number) <= 4294967295)) return 'seed must be an unsigned 32-bit integer.';
+  if (p.storageUri !== undefined && !(typeof p.storageUri === 'string' && /^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/.test(p.storageUri))) return 'storageUri must be a gs://bucket/prefix URI.';
   return null;
 }

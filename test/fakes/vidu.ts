@@ -1,6 +1,6 @@
 // A strict stand-in for Vidu's enterprise API (UPSTREAM.md §4): /img2video,
 // /tasks/{id}/creations, /tasks/{id}/cancel, `Authorization: Token`, Vidu's error body.
-import { randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { isJson, playScript, sampleMp4, sendJson, startFake, type FakeServer, type Scripted } from './http-fake.ts';
 
@@ -24,11 +24,40 @@ export interface ViduFake extends FakeServer {
   outcome: ViduOutcome;
   pollsUntilDone: number;
   cancelled: string[];
+  /**
+   * When set, a task created with `callback_url` finishes this long after
+   * creation and Vidu POSTs a signed callback (UPSTREAM.md §4) to that URL.
+   */
+  callbackAfterMs: number | null;
+  /** Every callback the fake sent: the URL, its status, and the exact headers (tests replay or forge them). */
+  callbacks: { url: string; status: number; headers: Record<string, string>; body: string }[];
+}
+
+/** Vidu's signature, written from its doc rather than from Reelay's code, so the two check each other. */
+export function signViduCallback(apiKey: string, callbackUrl: string, date: string, nonce: string): Record<string, string> {
+  const u = new URL(callbackUrl);
+  const signing = `POST\n${u.pathname || '/'}\n${u.search.slice(1)}\nvidu\n${date}\nDate:${date}\nx-request-nonce:${nonce}\n`;
+  return {
+    Date: date, 'x-request-nonce': nonce, 'X-HMAC-SIGNED-HEADERS': 'Date;x-request-nonce',
+    'X-HMAC-SIGNATURE': createHmac('sha256', apiKey).update(signing).digest('base64'),
+    'X-HMAC-ALGORITHM': 'hmac-sha256', 'X-HMAC-ACCESS-KEY': 'vidu',
+  };
 }
 
 export async function startViduFake(apiKey: string): Promise<ViduFake> {
-  const tasks = new Map<string, { polls: number; outcome: ViduOutcome; state: string; credits: number }>();
-  const fake: Partial<ViduFake> = { script: { submit: [], poll: [] }, outcome: 'ok', pollsUntilDone: 2, cancelled: [] };
+  const tasks = new Map<string, { polls: number; outcome: ViduOutcome; state: string; credits: number; finished?: boolean }>();
+  const fake: Partial<ViduFake> = { script: { submit: [], poll: [] }, outcome: 'ok', pollsUntilDone: 2, cancelled: [], callbackAfterMs: null, callbacks: [] };
+  const creationsOf = (id: string) => [{ id: `c${id}`, url: `${server.origin}/files/${id}.mp4`, cover_url: `${server.origin}/files/${id}.jpg` }];
+  async function callBack(id: string, url: string) {
+    const t = tasks.get(id);
+    if (!t || t.state === 'canceled') return;
+    t.state = 'success';
+    t.finished = true;
+    const body = JSON.stringify({ state: 'success', err_code: '', credits: t.credits, payload: '', bgm: false, off_peak: false, creations: creationsOf(id) });
+    const headers = { 'content-type': 'application/json', ...signViduCallback(apiKey, url, new Date().toUTCString(), randomBytes(16).toString('hex')) };
+    const res = await fetch(url, { method: 'POST', headers, body }).catch(() => null);
+    fake.callbacks!.push({ url, status: res?.status ?? 0, headers, body });
+  }
   const err = (res: ServerResponse, code: number, message: string) => sendJson(res, code, viduError(code, message));
   const server = await startFake((req, res, rec) => {
     const path = new URL(rec.path, 'http://fake').pathname;
@@ -47,6 +76,10 @@ export async function startViduFake(apiKey: string): Promise<ViduFake> {
       if (problem) return err(res, 400, problem);
       const id = String(randomInt(1e12, 1e13));
       tasks.set(id, { polls: 0, outcome: fake.outcome!, state: 'created', credits: 4 });
+      if (typeof b!.callback_url === 'string' && fake.callbackAfterMs !== null) {
+        const url = b!.callback_url;
+        setTimeout(() => void callBack(id, url), fake.callbackAfterMs).unref();
+      }
       return sendJson(res, 200, { task_id: id, state: 'created', ...b, images: undefined, credits: 4, created_at: new Date().toISOString() });
     }
     const creations = /^\/ent\/v2\/tasks\/(\d+)\/creations$/.exec(path);
@@ -56,13 +89,14 @@ export async function startViduFake(apiKey: string): Promise<ViduFake> {
       if (!t) return err(res, 404, 'task not found');
       const base = { err_code: '', credits: t.credits, payload: '', bgm: false, off_peak: false };
       if (t.state === 'canceled') return sendJson(res, 200, { ...base, state: 'failed', err_code: 'TaskCanceled', creations: [] });
+      if (t.finished) return sendJson(res, 200, { ...base, state: 'success', creations: creationsOf(creations[1]!) });
       if (t.outcome === 'never' || t.polls++ < fake.pollsUntilDone!) {
         t.state = t.polls <= 1 ? 'queueing' : 'processing';
         return sendJson(res, 200, { ...base, state: t.state, creations: [] });
       }
       if (t.outcome === 'failed') return sendJson(res, 200, { ...base, state: 'failed', err_code: 'ImageGenerationFailed', creations: [] });
       t.state = 'success';
-      return sendJson(res, 200, { ...base, state: 'success', creations: [{ id: `c${creations[1]}`, url: `${server.origin}/files/${creations[1]}.mp4`, cover_url: `${server.origin}/files/${creations[1]}.jpg` }] });
+      return sendJson(res, 200, { ...base, state: 'success', creations: creationsOf(creations[1]!) });
     }
     const cancel = /^\/ent\/v2\/tasks\/(\d+)\/cancel$/.exec(path);
     if (cancel && req.method === 'POST') {

@@ -3,6 +3,9 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 import { startGeminiFake, type GeminiFake } from '../fakes/gemini.ts';
 import { startVertexFake, type VertexFake } from '../fakes/vertex.ts';
 import { expectFailedAndRefunded, runTask } from '../helpers/upstream.ts';
+import { startGoogleAuthFake, type GoogleAuthFake } from '../fakes/google-auth.ts';
+import { startStorageFake, type StorageFake } from '../fakes/cloud-storage.ts';
+import { sampleMp4 } from '../fakes/http-fake.ts';
 
 const GEMINI_KEY = 'AIza-test-gemini-key-failover';
 const TOKEN = 'ya29.test-vertex-token';
@@ -48,11 +51,54 @@ describe('Vertex AI adapter against the strict fake', () => {
     expect(polls[0]!.body).toEqual({ operationName: t.metadata!.upstream!.id });
   });
 
-  it('a gs:// result → unsupported, refunded', async () => {
-    vertex.outcome = 'gcs';
-    const t = await runTask(vertexOnly, { model: 'veo-3.0-generate-001', seconds: 4 });
-    vertex.outcome = 'ok';
-    expectFailedAndRefunded(t, 'unsupported');
+});
+
+describe('Vertex AI with GOOGLE_APPLICATION_CREDENTIALS and VERTEX_STORAGE_URI', () => {
+  let auth: GoogleAuthFake;
+  let storage: StorageFake;
+  let saVertex: VertexFake;
+  let sa: TestServer;
+  beforeAll(async () => {
+    auth = await startGoogleAuthFake();
+    storage = await startStorageFake(auth);
+    saVertex = await startVertexFake({ project: PROJECT, location: 'europe-west4', token: auth, storage });
+    sa = await startServer({
+      VERTEX_PROJECT: PROJECT, VERTEX_LOCATION: 'europe-west4', GOOGLE_APPLICATION_CREDENTIALS: auth.keyFile, VERTEX_BASE_URL: saVertex.baseUrl,
+      VERTEX_STORAGE_URI: 'gs://reelay-out/veo/', VERTEX_STORAGE_BASE_URL: storage.baseUrl, REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_TIMEOUT_MS: '2000',
+    });
+  });
+  afterAll(async () => {
+    await sa?.close();
+    await Promise.all([auth?.close(), storage?.close(), saVertex?.close()]);
+  });
+
+  // First in this block: the server has no cached token yet.
+  it('a refused service account → failed upstream_auth, refunded, Google\'s reason shown, no key material', async () => {
+    auth.failNext.push('invalid_grant');
+    const t = await runTask(sa, { model: 'veo-3.0-generate-001', seconds: 4 });
+    expectFailedAndRefunded(t, 'upstream_auth');
+    expect(t.error!.message).toContain('invalid_grant: Invalid grant: account not found');
+    const shown = JSON.stringify(t);
+    expect(shown).not.toContain('PRIVATE KEY');
+    expect(shown).not.toContain(auth.keyJson.private_key!.split('\n')[3]!);
+    for (const assertion of auth.assertions) expect(shown).not.toContain(assertion.split('.')[2]!);
+  });
+
+  it('signs its own token, Vertex writes to Cloud Storage, the gs:// result is re-hosted byte for byte', async () => {
+    const before = { tokens: auth.tokenRequests, vertex: saVertex.requests.length, downloads: storage.downloads };
+    const t = await runTask(sa, { model: 'veo-3.0-generate-001', seconds: 4 });
+    expect(t.status).toBe('succeeded');
+    expect(auth.tokenRequests - before.tokens).toBe(1);
+    expect(auth.refusals).toEqual(['invalid_grant: Invalid grant: account not found']); // only the scripted one
+    const sent = saVertex.requests.slice(before.vertex);
+    expect(sent[0]!.body).toMatchObject({ parameters: { storageUri: 'gs://reelay-out/veo/' } });
+    expect(new Set(sent.map((r) => r.headers.authorization)).size).toBe(1);
+    expect(storage.downloads - before.downloads).toBe(1);
+    expect(storage.requests.at(-1)!.headers.authorization).toBe(sent[0]!.headers.authorization);
+    expect(t.url!.startsWith(sa.base)).toBe(true);
+    const video = await fetch(t.url!);
+    expect(video.status).toBe(200);
+    expect(Buffer.from(await video.arrayBuffer()).equals(sampleMp4())).toBe(true);
   });
 });
 
@@ -67,7 +113,8 @@ describe('failover between upstream channels', () => {
     gemini.script.submit.push({ status: 429, message: 'Resource has been exhausted (e.g. check quota).' });
     const t = await runTask(both, { model: 'veo-3.0-fast-generate-001', seconds: 4 });
     expect(t.status).toBe('succeeded');
-    expect(t.provider).toBe('gemini'); // chosen at submit (acceptable for this increment)
+    // The task names the provider that accepted it, the same as its metadata.
+    expect(t.provider).toBe('vertex');
     expect(t.metadata).toMatchObject({ provider: 'vertex', upstream: { provider: 'vertex' }, failover_from: ['gemini'] });
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildRenderPlan, cornerExpressions } from '../../src/providers/local/render-plan.ts';
 import { cameraPath, framingMargin, planCamera } from '../../src/providers/local/camera.ts';
-import { defaultSeed } from '../../src/worker/worker.ts';
+import { defaultSeed } from '../../src/worker/failure.ts';
 
 const base = {
   width: 1280, height: 720, fps: 24, seconds: 4, seed: 7, camera: planCamera('a lake'), audio: null,

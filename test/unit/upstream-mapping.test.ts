@@ -90,6 +90,16 @@ describe('Vertex AI request body', () => {
     });
     expect(vertexAccepts(vertexRequest(j), { durations: [5, 6, 7, 8], veo3: false })).toBeNull();
   });
+  it('storageUri goes in parameters exactly when configured, and the strict fake accepts it', () => {
+    const j = job('veo-3.0-generate-001', { seconds: 8 });
+    expect(vertexRequest(j).parameters).not.toHaveProperty('storageUri');
+    expect(vertexRequest(j, {}).parameters).not.toHaveProperty('storageUri');
+    expect(vertexRequest(j, { storageUri: undefined }).parameters).not.toHaveProperty('storageUri');
+    const body = vertexRequest(j, { storageUri: 'gs://reelay-out/veo/' });
+    expect(body).toEqual({ ...vertexRequest(j), parameters: { ...vertexRequest(j).parameters, storageUri: 'gs://reelay-out/veo/' } });
+    expect(vertexAccepts(body, { durations: [4, 6, 8], veo3: true })).toBeNull();
+    expect(vertexAccepts(vertexRequest(j, { storageUri: 's3://reelay-out/' }), { durations: [4, 6, 8], veo3: true })).toContain('storageUri');
+  });
   it('last frame goes as lastFrame', () => {
     const body = vertexRequest(job('veo-3.1-fast-generate-preview', { images: [PNG, JPEG] }));
     expect(body.instances[0]).toMatchObject({ lastFrame: { bytesBase64Encoded: b64(JPEG), mimeType: 'image/jpeg' } });

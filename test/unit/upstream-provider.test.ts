@@ -1,12 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { loadCatalog } from '../../src/domain/catalog.ts';
+import { rateBucket } from '../../src/infra/rate-bucket.ts';
 import { ProviderError, type GenerationJob } from '../../src/providers/provider.ts';
-import { upstreamProvider, type UpstreamAdapter, type UpstreamName } from '../../src/providers/upstream/upstream-provider.ts';
-import { redact } from '../../src/providers/upstream/http-call.ts';
+import { orderChannels, submitWithFailover, type Channel } from '../../src/providers/upstream/channels.ts';
+import { estimatedProgress, failureDelay, nextPollDelay } from '../../src/providers/upstream/poll-schedule.ts';
+import type { UpstreamAdapter, UpstreamName } from '../../src/providers/upstream/upstream-provider.ts';
+import { redact, retryAfterMs } from '../../src/providers/upstream/http-call.ts';
 
 const model = loadCatalog().find('veo-3.0-generate-001')!;
 const job: GenerationJob = {
@@ -14,64 +14,104 @@ const job: GenerationJob = {
   fps: 24, seed: 1, generateAudio: true, images: [Buffer.from('x')], options: {},
 };
 
-function adapter(name: UpstreamName, o: { submit?: () => Promise<string>; pollsUntilDone?: number; onCancel?: () => void } = {}): UpstreamAdapter & { polls: number[] } {
-  const polls: number[] = [];
+function adapter(name: UpstreamName, submit?: () => Promise<string>): UpstreamAdapter {
   return {
-    name, polls,
-    submit: o.submit ?? (async () => `${name}-op`),
-    async poll() {
-      polls.push(Date.now());
-      return polls.length > (o.pollsUntilDone ?? 3) ? { done: true, video: { kind: 'bytes', data: Buffer.from('mp4') } } : { done: false };
-    },
-    async cancel() { o.onCancel?.(); },
+    name,
+    submit: submit ?? (async () => `${name}-op`),
+    async poll() { return { done: false }; },
     async download() { throw new Error('not used'); },
   };
 }
 
-let dir: string;
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'reelay-up-')); });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+function channel(name: string, provider: UpstreamName, o: Partial<Pick<Channel, 'priority' | 'weight' | 'models' | 'adapter'>> = {}): Channel {
+  return { name, provider, priority: 0, weight: 1, models: null, rate: rateBucket(1000, 1000), adapter: adapter(provider), ...o };
+}
 
-describe('upstreamProvider', () => {
-  it('polls with a growing interval, reports capped progress, writes inline bytes', async () => {
-    const a = adapter('gemini', { pollsUntilDone: 5 });
-    const progress: number[] = [];
-    const r = await upstreamProvider('gemini', { gemini: a }, { pollMs: 10, maxWaitMs: 60_000, expectedMs: 50 })
-      .generate(job, { signal: new AbortController().signal, workDir: dir, onProgress: (p) => progress.push(p) });
-    expect(await readFile(r.videoPath, 'utf8')).toBe('mp4');
-    expect(r.details).toEqual({ provider: 'gemini', upstream: { provider: 'gemini', id: 'gemini-op' } });
-    const gaps = a.polls.slice(1).map((t, i) => t - a.polls[i]!);
-    expect(gaps.at(-1)!).toBeGreaterThanOrEqual(gaps[0]!);
-    expect(Math.max(...progress)).toBeLessThanOrEqual(90);
-    for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThanOrEqual(progress[i - 1]!);
+/** A deterministic "random" sequence. */
+const seq = (...xs: number[]) => { let i = 0; return () => xs[i++ % xs.length]!; };
+
+describe('channel routing', () => {
+  it('orders by priority, then the model\'s provider order; skips channels that do not serve the model', () => {
+    // veo-3.0 lists gemini before vertex.
+    const chans = [
+      channel('v1', 'vertex'), channel('g1', 'gemini'), channel('vidu', 'vidu'),
+      channel('g-other-model', 'gemini', { models: new Set(['veo-2.0-generate-001']) }),
+      channel('v-backup', 'vertex', { priority: -1 }), channel('v-first', 'vertex', { priority: 5 }),
+    ];
+    expect(orderChannels(chans, model, seq(0)).map((c) => c.name)).toEqual(['v-first', 'g1', 'v1', 'v-backup']);
   });
 
-  it('fails over on a retryable submit error only, in the model\'s provider order', async () => {
-    const busy = adapter('gemini', { submit: async () => { throw new ProviderError('upstream_unavailable', 'HTTP 429', { retryable: true }); } });
-    const ok = adapter('vertex', { pollsUntilDone: 0 });
-    const r = await upstreamProvider('gemini', { gemini: busy, vertex: ok }, { pollMs: 5, maxWaitMs: 60_000 })
-      .generate(job, { signal: new AbortController().signal, workDir: dir, onProgress: () => {} });
-    expect(r.details).toMatchObject({ provider: 'vertex', failover_from: ['gemini'] });
-
-    const rejecting = adapter('gemini', { submit: async () => { throw new ProviderError('upstream_rejected', 'HTTP 400'); } });
-    await expect(upstreamProvider('gemini', { gemini: rejecting, vertex: ok }, { pollMs: 5, maxWaitMs: 60_000 })
-      .generate(job, { signal: new AbortController().signal, workDir: dir, onProgress: () => {} })).rejects.toMatchObject({ code: 'upstream_rejected' });
+  it('splits new tasks among equal channels by weight, and every channel still appears once for failover', () => {
+    const chans = [channel('a', 'gemini', { weight: 3 }), channel('b', 'gemini', { weight: 1 })];
+    let a = 0;
+    let r = 12345;
+    // A small LCG: reproducible, spread over [0, 1).
+    const random = () => ((r = (r * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 4000; i++) {
+      const order = orderChannels(chans, model, random).map((c) => c.name);
+      expect([...order].sort()).toEqual(['a', 'b']);
+      if (order[0] === 'a') a++;
+    }
+    expect(a / 4000).toBeGreaterThan(0.72);
+    expect(a / 4000).toBeLessThan(0.78);
   });
 
-  it('on abort, cancels the upstream job and stops', async () => {
-    let cancelled = 0;
-    const a = adapter('vidu', { pollsUntilDone: 1_000, onCancel: () => { cancelled++; } });
-    const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    await expect(upstreamProvider('vidu', { vidu: a }, { pollMs: 5, maxWaitMs: 60_000 })
-      .generate({ ...job, model: { ...model, providers: ['vidu'] } }, { signal: ac.signal, workDir: dir, onProgress: () => {} })).rejects.toBeDefined();
-    expect(cancelled).toBe(1);
+  it('fails over on a retryable submit error only, and records which channels refused', async () => {
+    const busy = channel('g-busy', 'gemini', { adapter: adapter('gemini', async () => { throw new ProviderError('upstream_unavailable', 'HTTP 429', { retryable: true, throttledMs: 5000 }); }) });
+    const ok = channel('v', 'vertex');
+    const r = await submitWithFailover([busy, ok], job, new AbortController().signal);
+    expect(r).toMatchObject({ upstreamId: 'vertex-op', tried: ['g-busy'] });
+    expect(r.channel.name).toBe('v');
+    // The 429's Retry-After pauses that channel for everyone.
+    expect(busy.rate.waitMs()).toBeGreaterThan(4000);
+
+    const rejecting = channel('g', 'gemini', { adapter: adapter('gemini', async () => { throw new ProviderError('upstream_rejected', 'HTTP 400'); }) });
+    await expect(submitWithFailover([rejecting, ok], job, new AbortController().signal)).rejects.toMatchObject({ code: 'upstream_rejected' });
+    // While paused, the busy channel goes last, so the other one is asked first.
+    const second = await submitWithFailover([busy, ok], job, new AbortController().signal);
+    expect(second.tried).toEqual([]);
+    const alone = channel('g-alone', 'gemini', { adapter: busy.adapter });
+    await expect(submitWithFailover([alone], job, new AbortController().signal)).rejects.toMatchObject({ code: 'upstream_unavailable', retryable: true });
+  });
+});
+
+describe('poll schedule', () => {
+  const t = { pollMs: 2000, maxIntervalMs: 10_000 };
+  it('grows ×1.5 per poll to the ceiling, with ±10 % jitter', () => {
+    expect(nextPollDelay(0, t, () => 0.5)).toBe(2000);
+    expect(nextPollDelay(1, t, () => 0.5)).toBe(3000);
+    expect(nextPollDelay(2, t, () => 0.5)).toBe(4500);
+    expect(nextPollDelay(20, t, () => 0.5)).toBe(10_000);
+    expect(nextPollDelay(20, t, () => 0)).toBe(9000);
+    expect(nextPollDelay(20, t, () => 0.9999)).toBeLessThanOrEqual(11_000);
   });
 
-  it('gives up after maxWaitMs as upstream_timeout', async () => {
-    const a = adapter('gemini', { pollsUntilDone: 1_000 });
-    await expect(upstreamProvider('gemini', { gemini: a }, { pollMs: 5, maxWaitMs: 1_000 })
-      .generate(job, { signal: new AbortController().signal, workDir: dir, onProgress: () => {} })).rejects.toMatchObject({ code: 'upstream_timeout' });
+  it('backs off after failures and honours an upstream\'s Retry-After', () => {
+    expect(failureDelay(1, t)).toBe(4000);
+    expect(failureDelay(10, t)).toBe(30_000);
+    expect(failureDelay(1, t, 60_000)).toBe(60_000);
+    expect(retryAfterMs('7')).toBe(7000);
+    expect(retryAfterMs(undefined)).toBe(10_000);
+    expect(retryAfterMs('99999')).toBe(300_000);
+    expect(retryAfterMs(new Date(Date.now() + 20_000).toUTCString())).toBeGreaterThan(15_000);
+  });
+
+  it('estimates progress that rises and never reaches the cap', () => {
+    expect(estimatedProgress(0, 60_000)).toBe(0);
+    expect(estimatedProgress(60_000, 60_000)).toBeGreaterThan(50);
+    expect(estimatedProgress(3_600_000, 60_000)).toBeLessThanOrEqual(90);
+  });
+
+  it('a rate bucket spaces calls at its rate and pauses on demand', async () => {
+    let now = 0;
+    const b = rateBucket(10, 1, () => now);
+    expect(b.waitMs()).toBe(0);
+    void b.take();
+    expect(b.waitMs()).toBe(100);
+    now = 100;
+    expect(b.waitMs()).toBe(0);
+    b.pause(5000);
+    expect(b.waitMs()).toBe(5000);
   });
 
   it('redacts credentials from upstream messages', () => {
@@ -80,27 +120,59 @@ describe('upstreamProvider', () => {
 });
 
 describe('upstream configuration', () => {
-  it('enables only channels with credentials, with documented defaults', () => {
+  it('the simple form makes one channel per provider with credentials, named after it', () => {
     const c = loadConfig({ GEMINI_API_KEY: 'k1', VIDU_API_KEY: 'k2' });
-    expect(c.upstreams.gemini).toEqual({ apiKey: 'k1', baseUrl: 'https://generativelanguage.googleapis.com' });
-    expect(c.upstreams.vidu).toEqual({ apiKey: 'k2', baseUrl: 'https://api.vidu.com/ent/v2' });
-    expect(c.upstreams.vertex).toBeNull();
-    expect(c.upstreams.pollMs).toBe(2000);
+    expect(c.upstreams.channels).toEqual([
+      { name: 'gemini', provider: 'gemini', apiKey: 'k1', baseUrl: 'https://generativelanguage.googleapis.com', priority: 0, weight: 1, models: null, ratePerSecond: 20 },
+      { name: 'vidu', provider: 'vidu', apiKey: 'k2', baseUrl: 'https://api.vidu.com/ent/v2', priority: 0, weight: 1, models: null, ratePerSecond: 20 },
+    ]);
+    expect(c.upstreams).toMatchObject({ pollMs: 2000, maxIntervalMs: 10_000, viduCallbacks: false });
     const v = loadConfig({ VERTEX_PROJECT: 'p', VERTEX_ACCESS_TOKEN: 't' });
-    expect(v.upstreams.vertex).toEqual({ project: 'p', location: 'us-central1', accessToken: 't', baseUrl: 'https://us-central1-aiplatform.googleapis.com' });
-    expect(loadConfig({}).upstreams).toMatchObject({ gemini: null, vertex: null, vidu: null });
+    expect(v.upstreams.channels[0]).toMatchObject({ name: 'vertex', project: 'p', location: 'us-central1', auth: { accessToken: 't' }, baseUrl: 'https://us-central1-aiplatform.googleapis.com' });
+    const sa = loadConfig({ VERTEX_PROJECT: 'p', GOOGLE_APPLICATION_CREDENTIALS: '/etc/sa.json' });
+    expect(sa.upstreams.channels[0]).toMatchObject({ auth: { credentialsFile: '/etc/sa.json' } });
+    expect(loadConfig({}).upstreams.channels).toEqual([]);
+    expect(loadConfig({ REELAY_PUBLIC_URL: 'https://reelay.example' }).upstreams.viduCallbacks).toBe(true);
   });
 
-  it('requires VERTEX_PROJECT and VERTEX_ACCESS_TOKEN together and never echoes a credential', () => {
-    expect(() => loadConfig({ VERTEX_PROJECT: 'p' })).toThrow(ConfigError);
-    let err: unknown;
-    try {
-      loadConfig({ GEMINI_BASE_URL: 'not a url', REELAY_UPSTREAM_TIMEOUT_MS: 'x', VERTEX_ACCESS_TOKEN: 'ya29.secret' });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).not.toContain('ya29.secret');
-    expect((err as ConfigError).problems.join('\n')).toContain('GEMINI_BASE_URL');
+  it('REELAY_UPSTREAM_CHANNELS adds weighted, prioritised channels with their own limits', () => {
+    const c = loadConfig({
+      GEMINI_API_KEY: 'k1',
+      REELAY_UPSTREAM_CHANNELS: JSON.stringify([
+        { name: 'gemini-b', provider: 'gemini', apiKey: 'k2', weight: 3, ratePerSecond: 5 },
+        { name: 'vertex-eu', provider: 'vertex', project: 'p', location: 'europe-west4', credentialsFile: 'sa.json', priority: -1, models: ['veo-3.0-generate-001'] },
+      ]),
+    });
+    expect(c.upstreams.channels.map((ch) => [ch.name, ch.weight, ch.priority, ch.ratePerSecond])).toEqual([
+      ['gemini', 1, 0, 20], ['gemini-b', 3, 0, 5], ['vertex-eu', 1, -1, 20],
+    ]);
+    expect(c.upstreams.channels[2]).toMatchObject({ baseUrl: 'https://europe-west4-aiplatform.googleapis.com', models: ['veo-3.0-generate-001'] });
+  });
+
+  it('refuses bad channels with the field named and never echoes a credential', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as ConfigError).problems.join('\n');
+      }
+      return '';
+    };
+    expect(problems({ VERTEX_PROJECT: 'p' })).toContain('GOOGLE_APPLICATION_CREDENTIALS');
+    const env = problems({ GEMINI_BASE_URL: 'not a url', REELAY_UPSTREAM_TIMEOUT_MS: 'x', VERTEX_ACCESS_TOKEN: 'ya29.secret' });
+    expect(env).toContain('GEMINI_BASE_URL');
+    expect(env).not.toContain('ya29.secret');
+    const bad = problems({
+      VERTEX_ACCESS_TOKEN: 'ya29.secret',
+      REELAY_UPSTREAM_CHANNELS: JSON.stringify([{ name: 'x', provider: 'gemini', apiKey: 'AIzaSECRET', weight: -1 }, { name: 'y', provider: 'sora' }]),
+    });
+    expect(bad).toContain('REELAY_UPSTREAM_CHANNELS[0.weight]');
+    expect(bad).toContain('REELAY_UPSTREAM_CHANNELS[1.provider]');
+    expect(bad).toContain('VERTEX_ACCESS_TOKEN: also set VERTEX_PROJECT');
+    expect(bad).not.toContain('ya29.secret');
+    expect(bad).not.toContain('AIzaSECRET');
+    expect(problems({ GEMINI_API_KEY: 'k', REELAY_UPSTREAM_CHANNELS: JSON.stringify([{ name: 'gemini', provider: 'gemini', apiKey: 'k2' }]) })).toContain('used twice');
+    expect(problems({ REELAY_UPSTREAM_CHANNELS: '[{' })).toContain('not valid JSON');
   });
 });

@@ -4,6 +4,7 @@ import * as m0001 from './migrations/0001_init.ts';
 import * as m0002 from './migrations/0002_credits.ts';
 import * as m0004 from './migrations/0004_webhooks.ts';
 import * as m0005 from './migrations/0005_task_deleted_at.ts';
+import * as m0006 from './migrations/0006_upstream_polling.ts';
 
 /**
  * Forward-only, numbered migrations compiled into the build (no directory
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004_webhooks': m0004,
   // 0003 is unused: numbers only ever go up, even when a planned migration is dropped.
   '0005_task_deleted_at': m0005,
+  '0006_upstream_polling': m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

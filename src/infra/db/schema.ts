@@ -50,6 +50,15 @@ export interface TasksTable {
   optimized_prompt: string | null;
   /** When the owner deleted the task (unix ms); a deleted task answers 404 everywhere. */
   deleted_at: number | null;
+  /** The upstream job (set once a channel accepted it); the poller owns the task from then on. */
+  upstream_channel: string | null;
+  upstream_id: string | null;
+  upstream_submitted_at: number | null;
+  upstream_next_poll_at: number | null;
+  upstream_polls: number;
+  /** Consecutive retryable poll failures. */
+  upstream_failures: number;
+  upstream_json: string | null;
 }
 
 export interface ApiKeysTable {

@@ -4,7 +4,20 @@ import type { Dialect } from './connect.ts';
 
 export type NewTask = Omit<TaskRow,
   'started_at' | 'completed_at' | 'expires_at' | 'lease_owner' | 'lease_expires_at' | 'attempts' | 'output_key' |
-  'thumbnail_key' | 'metadata_json' | 'error_code' | 'error_message' | 'deleted_at'>;
+  'thumbnail_key' | 'metadata_json' | 'error_code' | 'error_message' | 'deleted_at' | `upstream_${string}`>;
+
+/** What the upstream poller needs of a task (not the whole row: it reads thousands a second). */
+export type UpstreamPollRow = Pick<TaskRow, 'id' | 'model' | 'seed' | 'upstream_channel' | 'upstream_id' | 'upstream_submitted_at' |
+  'upstream_polls' | 'upstream_failures' | 'upstream_json'>;
+
+export interface UpstreamHandOff {
+  channel: string;
+  provider: string;
+  upstreamId: string;
+  submittedAt: number;
+  nextPollAt: number;
+  json: string;
+}
 
 export interface ListQuery {
   keyId: string;
@@ -32,7 +45,7 @@ const ACTIVE: TaskStatus[] = ['queued', 'processing'];
 export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
   return {
     async insert(task: NewTask): Promise<void> {
-      await db.insertInto('tasks').values({ ...task, attempts: 0 }).execute();
+      await db.insertInto('tasks').values({ ...task, attempts: 0, upstream_polls: 0, upstream_failures: 0 }).execute();
     },
 
     find(id: string, keyId?: string): Promise<TaskRow | undefined> {
@@ -76,7 +89,8 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
       let runnable = db.selectFrom('tasks').select('id')
         .where((eb) => eb.or([
           eb('status', '=', 'queued'),
-          eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', now)]),
+          // A task with an upstream job belongs to the poller, which takes it over on a lapsed lease.
+          eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', now), eb('upstream_id', 'is', null)]),
         ]));
       if (!offPeakOpen) runnable = runnable.orderBy('off_peak');
       runnable = runnable.orderBy('created_at').orderBy('id').limit(1);
@@ -92,10 +106,79 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
         .where('id', '=', (eb) => eb.selectFrom(pick.as('p')).select('p.id'))
         .where((eb) => eb.or([
           eb('status', '=', 'queued'),
-          eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', now)]),
+          eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', now), eb('upstream_id', 'is', null)]),
         ]))
         .returningAll()
         .executeTakeFirst();
+    },
+
+    /**
+     * The worker's submit succeeded: record the upstream job and give up the
+     * lease, so the poller (on any node) takes over. False: the task ended meanwhile.
+     */
+    async handOffToPoller(id: string, workerId: string, u: UpstreamHandOff): Promise<boolean> {
+      const r = await db.updateTable('tasks')
+        .set({
+          provider: u.provider, upstream_channel: u.channel, upstream_id: u.upstreamId, upstream_submitted_at: u.submittedAt,
+          upstream_next_poll_at: u.nextPollAt, upstream_polls: 0, upstream_failures: 0, upstream_json: u.json,
+          lease_owner: null, lease_expires_at: 0,
+        })
+        .where('id', '=', id).where('lease_owner', '=', workerId).where('status', '=', 'processing')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /**
+     * Lease up to `limit` upstream jobs that are due for a poll (or whose
+     * poller died), oldest due first. `skipChannels`: channels this poller
+     * cannot call now (rate-limited), so their jobs don't take its slots.
+     */
+    async claimDuePolls(pollerId: string, now: number, leaseMs: number, limit: number, skipChannels: string[] = []): Promise<UpstreamPollRow[]> {
+      const due = (q: any) => {
+        let w = q.where('status', '=', 'processing').where('upstream_id', 'is not', null).where('upstream_next_poll_at', '<=', now)
+          .where('lease_expires_at', '<', now);
+        if (skipChannels.length) w = w.where('upstream_channel', 'not in', skipChannels);
+        return w;
+      };
+      let pick = due(db.selectFrom('tasks').select('id')).orderBy('upstream_next_poll_at').limit(limit);
+      if (dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+      const rows = await due(db.updateTable('tasks')
+        .set({ lease_owner: pollerId, lease_expires_at: now + leaseMs })
+        .where('id', 'in', (eb: any) => eb.selectFrom(pick.as('p')).select('p.id')))
+        .returning(['id', 'model', 'seed', 'upstream_channel', 'upstream_id', 'upstream_submitted_at', 'upstream_polls', 'upstream_failures', 'upstream_json'])
+        .execute();
+      return rows as UpstreamPollRow[];
+    },
+
+    /** After a poll that did not finish the job: when to poll next, and hand the lease back. False: the task ended meanwhile. */
+    async reschedulePoll(id: string, pollerId: string, s: { nextPollAt: number; polls: number; failures: number; progress: number }): Promise<boolean> {
+      const p = Math.max(0, Math.min(99, Math.floor(s.progress)));
+      const r = await db.updateTable('tasks')
+        .set({
+          upstream_next_poll_at: s.nextPollAt, upstream_polls: s.polls, upstream_failures: s.failures,
+          progress: sql`case when progress < ${p} then ${p} else progress end`, lease_owner: null, lease_expires_at: 0,
+        })
+        .where('id', '=', id).where('lease_owner', '=', pollerId).where('status', '=', 'processing')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** An upstream said the job changed (a verified callback): poll it now instead of at its scheduled time. */
+    async pollSoon(id: string, now: number): Promise<boolean> {
+      const r = await db.updateTable('tasks').set({ upstream_next_poll_at: now })
+        .where('id', '=', id).where('status', '=', 'processing').where('upstream_id', 'is not', null)
+        .where('upstream_next_poll_at', '>', now)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** In-flight upstream jobs by channel (a gauge) and the oldest overdue poll (how far the poller lags). */
+    async upstreamBacklog(now: number): Promise<{ inFlight: number; oldestDueAt: number | null }> {
+      const r = await db.selectFrom('tasks')
+        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number>('upstream_next_poll_at').as('t')])
+        .where('status', '=', 'processing').where('upstream_id', 'is not', null).executeTakeFirst();
+      const t = r?.t == null ? null : Number(r.t);
+      return { inFlight: Number(r?.n ?? 0), oldestDueAt: t !== null && t <= now ? t : null };
     },
 
     /** Extends the lease; false means the task was cancelled or taken over, so the worker must stop. */

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface QueueStats {
   countByStatus(): Promise<Record<string, number>>;
   oldestQueuedAt(): Promise<number | null>;
+  upstreamBacklog(now: number): Promise<{ inFlight: number; oldestDueAt: number | null }>;
 }
 
 export interface LedgerStats {
@@ -60,7 +61,28 @@ export function createMetrics(queue: QueueStats, now: () => number, ledger?: Led
     labelNames: ['outcome'] as const, registers: [registry],
   });
 
-  return { registry, httpRequests, httpDuration, renderDuration, webhookDeliveries };
+  const upstreamPolls = new Histogram({
+    name: 'reelay_upstream_poll_duration_seconds', help: 'One poll of an upstream job, by channel and outcome (pending, done, failed, error, throttled)',
+    labelNames: ['channel', 'outcome'] as const, registers: [registry], buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  });
+  const upstreamJobs = new Histogram({
+    name: 'reelay_upstream_job_duration_seconds', help: 'Upstream submit to the task ending (download included), by provider and outcome',
+    labelNames: ['provider', 'outcome'] as const, registers: [registry], buckets: [5, 10, 20, 30, 60, 120, 240, 480, 900, 1800, 3600],
+  });
+  new Gauge({
+    name: 'reelay_upstream_in_flight', help: 'Tasks whose upstream job is being polled', registers: [registry],
+    async collect() { this.set((await queue.upstreamBacklog(now())).inFlight); },
+  });
+  new Gauge({
+    name: 'reelay_upstream_poll_lag_seconds', help: 'How overdue the most overdue upstream poll is (0 when none): the poller keeping up',
+    registers: [registry],
+    async collect() {
+      const t = (await queue.upstreamBacklog(now())).oldestDueAt;
+      this.set(t == null ? 0 : Math.max(0, (now() - t) / 1000));
+    },
+  });
+
+  return { registry, httpRequests, httpDuration, renderDuration, webhookDeliveries, upstreamPolls, upstreamJobs };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

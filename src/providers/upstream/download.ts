@@ -13,6 +13,9 @@ export interface OutboundPolicy {
   isAllowedAddress?: (ip: string) => boolean;
 }
 
+/** Lets an adapter say what an HTTP status means for its own storage (e.g. 404 = the object is gone); undefined keeps the default. */
+export type StatusErrorHook = (status: number) => ProviderError | undefined;
+
 export interface DownloadLimits {
   /** A generated clip is tens of MB; anything past this is not a clip we want. */
   maxBytes: number;
@@ -30,6 +33,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  */
 export async function downloadFromUpstream(url: string, o: DownloadLimits & {
   path: string; headers: Record<string, string>; trustedOrigin: string; policy: OutboundPolicy; signal: AbortSignal; label: string;
+  statusError?: StatusErrorHook;
 }): Promise<void> {
   const timeout = AbortSignal.timeout(o.timeoutMs);
   const signal = AbortSignal.any([o.signal, timeout]);
@@ -52,7 +56,7 @@ export async function downloadFromUpstream(url: string, o: DownloadLimits & {
     }
     if (res.statusCode < 200 || res.statusCode > 299) {
       res.body.on('error', () => {}).destroy();
-      throw statusError(res.statusCode, o.label);
+      throw o.statusError?.(res.statusCode) ?? statusError(res.statusCode, o.label);
     }
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > o.maxBytes) {
@@ -77,7 +81,9 @@ export async function downloadFromUpstream(url: string, o: DownloadLimits & {
 }
 
 /** A URL the upstream returned for anyone to fetch (Vidu CDN, a public https GCS link): SSRF-guarded, capped. */
-export async function downloadUntrusted(url: string, o: DownloadLimits & { path: string; policy: OutboundPolicy; signal: AbortSignal; label: string }): Promise<void> {
+export async function downloadUntrusted(url: string, o: DownloadLimits & {
+  path: string; policy: OutboundPolicy; signal: AbortSignal; label: string; statusError?: StatusErrorHook;
+}): Promise<void> {
   if (o.signal.aborted) throw o.signal.reason;
   try {
     const res = await safeFetch(url, {
@@ -91,7 +97,7 @@ export async function downloadUntrusted(url: string, o: DownloadLimits & { path:
     if (o.signal.aborted || e instanceof ProviderError) throw e;
     if (e instanceof FetchFailedError) {
       if (e.reason === 'too_large') throw tooLarge(o);
-      if (e.reason === 'http_status' && e.status !== undefined) throw statusError(e.status, o.label);
+      if (e.reason === 'http_status' && e.status !== undefined) throw o.statusError?.(e.status) ?? statusError(e.status, o.label);
       throw new ProviderError(e.reason === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable', `${o.label}: the result could not be downloaded (${e.message}).`, { retryable: true, cause: e });
     }
     if (e instanceof UnsafeUrlError) {

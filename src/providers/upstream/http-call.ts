@@ -44,12 +44,14 @@ export async function callJson(o: CallOptions): Promise<unknown> {
   if (o.json !== undefined) headers['content-type'] = 'application/json';
   let status: number;
   let text: string;
+  let retryAfter: unknown;
   try {
     const res = await request(o.url, {
       method: o.method, headers, signal,
       body: o.json === undefined ? null : JSON.stringify(o.json),
     });
     status = res.statusCode;
+    retryAfter = res.headers['retry-after'];
     text = await readText(res.body, MAX_JSON_BYTES);
   } catch (e) {
     if (o.signal.aborted || e instanceof ProviderError) throw e;
@@ -79,9 +81,18 @@ export async function callJson(o: CallOptions): Promise<unknown> {
     throw new ProviderError('upstream_auth', `${o.label} refused Reelay's credentials (HTTP ${status})${detail}`);
   }
   if (status === 429 || status >= 500 || status === 408) {
-    throw new ProviderError('upstream_unavailable', `${o.label} is unavailable (HTTP ${status})${detail}`, { retryable: true });
+    throw new ProviderError('upstream_unavailable', `${o.label} is unavailable (HTTP ${status})${detail}`,
+      { retryable: true, ...(status === 429 && retryAfter !== undefined ? { throttledMs: retryAfterMs(retryAfter) } : {}) });
   }
   throw new ProviderError('upstream_rejected', `${o.label} rejected the request (HTTP ${status})${detail}`);
+}
+
+/** Retry-After in seconds (or an HTTP date), bounded to 1 s–5 min; 10 s when unreadable. */
+export function retryAfterMs(v: unknown, now = Date.now()): number {
+  const s = typeof v === 'string' ? v.trim() : '';
+  let ms = /^\d+$/.test(s) ? Number(s) * 1000 : s ? Date.parse(s) - now : NaN;
+  if (!Number.isFinite(ms)) ms = 10_000;
+  return Math.min(300_000, Math.max(1000, ms));
 }
 
 async function readText(body: AsyncIterable<Buffer> & { destroy?: () => void }, max: number): Promise<string> {

@@ -3,8 +3,13 @@ import { imageMime, isVeo2, resolutionName } from '../upstream/job-facts.ts';
 
 const image = (data: Buffer) => ({ bytesBase64Encoded: data.toString('base64'), mimeType: imageMime(data) });
 
-/** Our job → the Vertex AI Veo `predictLongRunning` body (UPSTREAM.md §3). */
-export function vertexRequest(job: GenerationJob) {
+/**
+ * Our job → the Vertex AI Veo `predictLongRunning` body (UPSTREAM.md §3).
+ * With `storageUri` (a `gs://bucket/prefix/`) Vertex writes the video there
+ * and answers with its gcsUri instead of inline base64, which keeps large
+ * 1080p/4k results out of the poll answer.
+ */
+export function vertexRequest(job: GenerationJob, o: { storageUri?: string | undefined } = {}) {
   const [first, last] = job.images;
   const instance: Record<string, unknown> = { prompt: job.prompt };
   if (first) instance.image = image(first);
@@ -22,6 +27,7 @@ export function vertexRequest(job: GenerationJob) {
     parameters.generateAudio = job.generateAudio;
   }
   if (job.negativePrompt) parameters.negativePrompt = job.negativePrompt;
+  if (o.storageUri) parameters.storageUri = o.storageUri;
   return { instances: [instance], parameters };
 }
 

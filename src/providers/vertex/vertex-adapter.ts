@@ -2,14 +2,20 @@ import { ProviderError } from '../provider.ts';
 import { callJson, googleErrorMessage, invalidResponse } from '../upstream/http-call.ts';
 import { downloadUntrusted, type DownloadLimits, type OutboundPolicy } from '../upstream/download.ts';
 import type { PollOutcome, UpstreamAdapter } from '../upstream/upstream-provider.ts';
+import { DEFAULT_STORAGE_BASE_URL, downloadGcsObject, parseGsUri } from './cloud-storage.ts';
 import { vertexModelPath, vertexRequest } from './request-mapping.ts';
+import type { TokenSource } from './token-source.ts';
 
 export interface VertexOptions {
   project: string;
   location: string;
-  /** An OAuth access token (e.g. `gcloud auth print-access-token`); service-account JSON is not read yet. */
-  accessToken: string;
+  /** Bearer tokens: staticTokenSource(VERTEX_ACCESS_TOKEN) or serviceAccountTokenSource(key). Asked once per call. */
+  token: TokenSource;
   baseUrl: string;
+  /** `gs://bucket/prefix/`: Vertex writes results there instead of answering with inline bytes. */
+  storageUri?: string | undefined;
+  /** The Cloud Storage JSON API origin gs:// results are read from (tests point it at a fake). */
+  storageBaseUrl?: string | undefined;
   requestTimeoutMs: number;
   download: DownloadLimits;
   policy: OutboundPolicy;
@@ -27,16 +33,20 @@ interface Operation {
 /** Veo on Vertex AI: create with predictLongRunning, poll with fetchPredictOperation (a POST). */
 export function vertexAdapter(o: VertexOptions): UpstreamAdapter {
   const base = o.baseUrl.replace(/\/+$/, '');
-  const call = (path: string, signal: AbortSignal, json: unknown) => callJson({
-    method: 'POST', url: `${base}${path}`, headers: { authorization: `Bearer ${o.accessToken}` }, signal, json, label: LABEL,
-    timeoutMs: o.requestTimeoutMs, secrets: [o.accessToken], errorMessage: googleErrorMessage,
-  });
+  const storageBaseUrl = o.storageBaseUrl ?? DEFAULT_STORAGE_BASE_URL;
+  const call = async (path: string, signal: AbortSignal, json: unknown) => {
+    const token = await o.token.token(signal);
+    return callJson({
+      method: 'POST', url: `${base}${path}`, headers: { authorization: `Bearer ${token}` }, signal, json, label: LABEL,
+      timeoutMs: o.requestTimeoutMs, secrets: [token], errorMessage: googleErrorMessage,
+    });
+  };
   // The operation name carries the model; polls go to that model's fetchPredictOperation.
   const modelOf = (name: string) => /\/models\/([^/]+)\/operations\/[^/]+$/.exec(name)?.[1];
   return {
     name: 'vertex',
     async submit(job, signal) {
-      const op = (await call(`${vertexModelPath(o.project, o.location, job.model.id)}:predictLongRunning`, signal, vertexRequest(job))) as Operation;
+      const op = (await call(`${vertexModelPath(o.project, o.location, job.model.id)}:predictLongRunning`, signal, vertexRequest(job, { storageUri: o.storageUri }))) as Operation;
       if (typeof op.name !== 'string' || modelOf(op.name) !== job.model.id) throw invalidResponse(LABEL, 'an operation name for the model');
       return op.name;
     },
@@ -53,13 +63,18 @@ export function vertexAdapter(o: VertexOptions): UpstreamAdapter {
         throw invalidResponse(LABEL, 'a generated video');
       }
       if (typeof v.bytesBase64Encoded === 'string' && v.bytesBase64Encoded) return { done: true, video: { kind: 'bytes', data: Buffer.from(v.bytesBase64Encoded, 'base64') } };
-      if (typeof v.gcsUri === 'string' && v.gcsUri.startsWith('https://')) return { done: true, video: { kind: 'url', url: v.gcsUri } };
-      if (typeof v.gcsUri === 'string') {
-        throw new ProviderError('unsupported', `${LABEL} returned the video in Cloud Storage (gs://…); Reelay reads inline bytes only (do not set storageUri).`);
-      }
-      throw invalidResponse(LABEL, 'video bytes');
+      if (typeof v.gcsUri === 'string' && (v.gcsUri.startsWith('https://') || parseGsUri(v.gcsUri))) return { done: true, video: { kind: 'url', url: v.gcsUri } };
+      throw invalidResponse(LABEL, 'video bytes or a gs:// or https:// gcsUri');
     },
-    download(url, path, signal) {
+    async download(url, path, signal) {
+      if (url.startsWith('gs://')) {
+        // Checked again here: the URL may have been stored and read back since poll.
+        const gs = parseGsUri(url);
+        if (!gs) throw invalidResponse(LABEL, 'a valid gs://bucket/object result');
+        const token = await o.token.token(signal);
+        return downloadGcsObject(gs, { ...o.download, storageBaseUrl, token, path, signal, policy: o.policy, label: LABEL });
+      }
+      // An https gcsUri is a link for anyone: no credential, SSRF-checked.
       return downloadUntrusted(url, { ...o.download, path, signal, label: LABEL, policy: o.policy });
     },
   };

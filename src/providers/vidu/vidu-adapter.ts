@@ -10,6 +10,8 @@ export interface ViduOptions {
   requestTimeoutMs: number;
   download: DownloadLimits;
   policy: OutboundPolicy;
+  /** Vidu calls this URL on each state change (a faster path than polling); absent, it is polling only. */
+  callbackUrl?: (taskId: string) => string;
 }
 
 const LABEL = 'Vidu';
@@ -28,7 +30,8 @@ export function viduAdapter(o: ViduOptions): UpstreamAdapter {
   return {
     name: 'vidu',
     async submit(job, signal) {
-      const res = (await call('POST', '/img2video', signal, viduRequest(job))) as { task_id?: unknown };
+      const body = { ...viduRequest(job), ...(o.callbackUrl ? { callback_url: o.callbackUrl(job.taskId) } : {}) };
+      const res = (await call('POST', '/img2video', signal, body)) as { task_id?: unknown };
       const id = typeof res.task_id === 'number' ? String(res.task_id) : res.task_id;
       if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw invalidResponse(LABEL, 'a task_id');
       return id;

@@ -1,0 +1,242 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, waitFor, waitForTask, type TestServer } from '../helpers/server.ts';
+import { startGeminiFake, type GeminiFake } from '../fakes/gemini.ts';
+import { PG_URL, dropSchema, freshSchema } from '../helpers/databases.ts';
+import { submit, type UpstreamTask } from '../helpers/upstream.ts';
+
+const KEY = 'AIza-poller-test-key-0123456789';
+const MODEL = { model: 'veo-3.0-fast-generate-001', seconds: 4 };
+let fake: GeminiFake;
+let fakeB: GeminiFake;
+
+beforeAll(async () => {
+  fake = await startGeminiFake(KEY);
+  fakeB = await startGeminiFake(KEY);
+});
+afterAll(async () => {
+  await fake?.close();
+  await fakeB?.close();
+});
+
+const submits = (f: GeminiFake) => f.requests.filter((r) => r.method === 'POST' && r.path.endsWith(':predictLongRunning')).length;
+const pollsOf = (f: GeminiFake, op: string) => f.requests.filter((r) => r.method === 'GET' && r.path === `/v1beta/${op}`).length;
+
+describe('the upstream poller', () => {
+  it('holds a worker slot only while submitting: one worker has six upstream jobs in flight at once', async () => {
+    const s = await startServer({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl, REELAY_WORKER_CONCURRENCY: '1', REELAY_UPSTREAM_POLL_MS: '50', REELAY_UPSTREAM_POLL_MAX_MS: '100' });
+    try {
+      fake.pollsUntilDone = 1e9;
+      const before = submits(fake);
+      const ids = await Promise.all(Array.from({ length: 6 }, () => submit(s, MODEL)));
+      await waitFor(async () => submits(fake) - before === 6, 10_000);
+      const rows = await Promise.all(ids.map((id) => s.app.store.tasks.find(id)));
+      for (const r of rows) {
+        expect(r?.status).toBe('processing');
+        expect(r?.upstream_channel).toBe('gemini');
+        expect(r?.upstream_id).toMatch(/^models\/veo-3\.0-fast-generate-001\/operations\//);
+      }
+      // Every job is being polled, none waits for a worker.
+      await waitFor(async () => rows.every((r) => pollsOf(fake, r!.upstream_id!) >= 2), 10_000);
+
+      fake.pollsUntilDone = 0;
+      for (const id of ids) expect(((await waitForTask(s, id, 20_000)).task as UpstreamTask).status).toBe('succeeded');
+      const metrics = await (await fetch(`${s.base}/metrics`)).text();
+      expect(metrics).toMatch(/reelay_upstream_poll_duration_seconds_count\{channel="gemini",outcome="pending"\} [1-9]/);
+      expect(metrics).toMatch(/reelay_upstream_job_duration_seconds_count\{provider="gemini",outcome="succeeded"\} 6/);
+      expect(metrics).toMatch(/reelay_upstream_in_flight 0/);
+    } finally {
+      fake.pollsUntilDone = 2;
+      await s.close();
+    }
+  });
+
+  it('a restart resumes polling the same upstream job (nothing is submitted twice)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'reelay-poller-'));
+    const env = { GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl, REELAY_DATA_DIR: dir, REELAY_UPSTREAM_POLL_MS: '50', REELAY_UPSTREAM_POLL_MAX_MS: '100' };
+    try {
+      fake.pollsUntilDone = 1e9;
+      const a = await startServer(env);
+      const id = await submit(a, MODEL);
+      const op = await waitFor(async () => (await a.app.store.tasks.find(id))?.upstream_id ?? undefined, 10_000);
+      const before = submits(fake);
+      await waitFor(async () => pollsOf(fake, op) >= 1, 10_000);
+      await a.close();
+
+      fake.pollsUntilDone = 0;
+      const b = await startServer(env);
+      try {
+        const row = await waitFor(async () => {
+          const r = await b.app.store.tasks.find(id);
+          return r?.status === 'succeeded' ? r : undefined;
+        }, 20_000);
+        expect(submits(fake)).toBe(before);
+        expect(JSON.parse(row.metadata_json!)).toMatchObject({ provider: 'gemini', channel: 'gemini', upstream: { id: op } });
+      } finally {
+        await b.close();
+      }
+    } finally {
+      fake.pollsUntilDone = 2;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a hung result download is bounded and retried, and other jobs finish meanwhile', async () => {
+    const s = await startServer({
+      GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl, REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_POLL_MAX_MS: '50',
+      REELAY_UPSTREAM_DOWNLOAD_TIMEOUT_MS: '1500', REELAY_WORKER_CONCURRENCY: '4',
+    });
+    try {
+      fake.hangDownloads = 1;
+      const downloads = fake.downloads;
+      const stuck = await submit(s, MODEL);
+      await waitFor(async () => fake.downloads > downloads, 10_000);
+      const hungAt = Date.now();
+      const others = await Promise.all(Array.from({ length: 3 }, () => submit(s, MODEL)));
+      const doneAt: number[] = [];
+      for (const id of others) {
+        expect(((await waitForTask(s, id, 10_000)).task as UpstreamTask).status).toBe('succeeded');
+        doneAt.push(Date.now());
+      }
+      // The others went through while the first download hung.
+      expect(Math.max(...doneAt) - hungAt).toBeLessThan(1500);
+      const t = (await waitForTask(s, stuck, 10_000)).task as UpstreamTask;
+      expect(t.status).toBe('succeeded');
+      expect(Date.now() - hungAt).toBeGreaterThanOrEqual(1400);
+
+      // Hanging every time: three attempts, then a clear failure and a refund.
+      fake.hangDownloads = 3;
+      const doomed = (await waitForTask(s, await submit(s, MODEL), 20_000)).task as UpstreamTask;
+      expect(doomed.status).toBe('failed');
+      expect(doomed.error?.code).toBe('upstream_timeout');
+      expect(doomed.error?.message).toMatch(/download took longer than 1\.5 s/);
+      expect(doomed.credits.refunded).toBe(doomed.credits.reserved);
+    } finally {
+      fake.hangDownloads = 0;
+      await s.close();
+    }
+  });
+
+  it('a lapsed poll lease is taken over by another poller; the render queue never takes an upstream job', async () => {
+    const s = await startServer({ REELAY_ROLE: 'api' });
+    try {
+      const id = await submit(s, { model: 'veo-3.0-fast-generate-001', seconds: 4 });
+      const t = s.app.store.tasks;
+      const now = Date.now();
+      const claimed = await t.claimNext('w1', now, 1000);
+      expect(claimed?.id).toBe(id);
+      expect(await t.handOffToPoller(id, 'w1', { channel: 'gemini', provider: 'gemini', upstreamId: 'models/m/operations/x', submittedAt: now, nextPollAt: now, json: '{}' })).toBe(true);
+      expect(await t.claimNext('w2', now + 60_000, 1000)).toBeUndefined();
+      expect((await t.claimDuePolls('p1', now, 30_000, 10)).map((r) => r.id)).toEqual([id]);
+      // Leased: nobody else polls it…
+      expect(await t.claimDuePolls('p2', now + 1000, 30_000, 10)).toEqual([]);
+      // …until p1 dies and its lease lapses.
+      expect((await t.claimDuePolls('p2', now + 31_000, 30_000, 10)).map((r) => r.id)).toEqual([id]);
+      expect(await t.reschedulePoll(id, 'p1', { nextPollAt: now + 40_000, polls: 1, failures: 0, progress: 5 })).toBe(false);
+      expect(await t.reschedulePoll(id, 'p2', { nextPollAt: now + 40_000, polls: 1, failures: 0, progress: 5 })).toBe(true);
+      // A rate-limited channel's jobs are left for later; a callback makes a job due now.
+      expect(await t.claimDuePolls('p3', now + 50_000, 30_000, 10, ['gemini'])).toEqual([]);
+      expect(await t.pollSoon(id, now + 1)).toBe(true);
+      expect((await t.claimDuePolls('p3', now + 2, 30_000, 10)).map((r) => r.id)).toEqual([id]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('several channels', () => {
+  it('priority picks the channel; a 429 fails over; the task stays pinned to the channel that accepted it', async () => {
+    const s = await startServer({
+      REELAY_UPSTREAM_POLL_MS: '50', REELAY_UPSTREAM_POLL_MAX_MS: '100',
+      REELAY_UPSTREAM_CHANNELS: JSON.stringify([
+        { name: 'gemini-a', provider: 'gemini', apiKey: KEY, baseUrl: fake.baseUrl, priority: 1 },
+        { name: 'gemini-b', provider: 'gemini', apiKey: KEY, baseUrl: fakeB.baseUrl },
+      ]),
+    });
+    try {
+      const first = (await waitForTask(s, await submit(s, MODEL), 20_000)).task as UpstreamTask;
+      expect(first.status).toBe('succeeded');
+      expect(first.metadata).toMatchObject({ channel: 'gemini-a' });
+
+      fake.script.submit.push({ status: 429, message: 'Resource has been exhausted (e.g. check quota).' });
+      const beforeA = fake.requests.length;
+      const t = (await waitForTask(s, await submit(s, MODEL), 20_000)).task as UpstreamTask;
+      expect(t.status).toBe('succeeded');
+      expect(t.metadata).toMatchObject({ provider: 'gemini', channel: 'gemini-b', failover_from: ['gemini-a'] });
+      const op = (t.metadata as { upstream: { id: string } }).upstream.id;
+      expect(pollsOf(fakeB, op)).toBeGreaterThan(0);
+      // Channel A saw only the refused submit: no poll and no download for B's job.
+      expect(fake.requests.slice(beforeA).map((r) => r.method)).toEqual(['POST']);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('each channel keeps to its own rate limit however many jobs are in flight', async () => {
+    const s = await startServer({
+      REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_POLL_MAX_MS: '20', REELAY_WORKER_CONCURRENCY: '4',
+      REELAY_UPSTREAM_CHANNELS: JSON.stringify([{ name: 'slow', provider: 'gemini', apiKey: KEY, baseUrl: fakeB.baseUrl, ratePerSecond: 10 }]),
+    });
+    try {
+      fakeB.pollsUntilDone = 1e9;
+      const ids = await Promise.all(Array.from({ length: 8 }, () => submit(s, MODEL)));
+      await waitFor(async () => (await Promise.all(ids.map((id) => s.app.store.tasks.find(id)))).every((r) => r?.upstream_id), 10_000);
+      const calls = () => fakeB.requests.length;
+      const start = calls();
+      await new Promise((r) => setTimeout(r, 2000));
+      const rate = (calls() - start) / 2;
+      // Unlimited, 8 jobs every 20 ms would be ~400/s; the channel allows 10/s.
+      expect(rate).toBeLessThanOrEqual(11);
+      expect(rate).toBeGreaterThanOrEqual(7);
+      for (const id of ids) await s.api(`/v1/video/generations/${id}/cancel`, { method: 'POST' });
+    } finally {
+      fakeB.pollsUntilDone = 2;
+      await s.close();
+    }
+  });
+});
+
+describe.skipIf(!PG_URL)('the upstream poller on PostgreSQL', () => {
+  it('two nodes share the in-flight jobs: each submitted once, all finished, leases respected', async () => {
+    const schema = freshSchema();
+    // Two nodes on one machine: one database, one blob folder (as they would share S3).
+    const dir = await mkdtemp(join(tmpdir(), 'reelay-poller-pg-'));
+    const env = {
+      DATABASE_URL: PG_URL!, DATABASE_SCHEMA: schema, REELAY_DATA_DIR: dir, GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl,
+      REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_POLL_MAX_MS: '60', REELAY_WORKER_CONCURRENCY: '4',
+    };
+    const a = await startServer(env);
+    const b = await startServer({ ...env, REELAY_ROLE: 'worker' });
+    try {
+      fake.pollsUntilDone = 4;
+      const before = submits(fake);
+      const ids = await Promise.all(Array.from({ length: 30 }, () => submit(a, MODEL)));
+      for (const id of ids) expect(((await waitForTask(a, id, 30_000)).task as UpstreamTask).status).toBe('succeeded');
+      expect(submits(fake) - before).toBe(30);
+      // Every job was polled exactly until done (4 pending + 1 done): no two nodes polled one job at once.
+      const rows = await Promise.all(ids.map((id) => a.app.store.tasks.find(id)));
+      for (const r of rows) expect(pollsOf(fake, r!.upstream_id!)).toBe(5);
+
+      // The lease rules on PostgreSQL: a leased job is skipped; a lapsed lease is taken over.
+      const t = a.app.store.tasks;
+      const id = await submit(a, MODEL);
+      await waitFor(async () => (await t.find(id))?.upstream_id ?? undefined, 10_000);
+      await b.close();
+      await a.app.worker?.stop(1000);
+      const now = Date.now() + 60_000;
+      await t.pollSoon(id, now - 1);
+      const first = await t.claimDuePolls('p1', now, 30_000, 10);
+      expect(first.map((r) => r.id)).toContain(id);
+      expect(await t.claimDuePolls('p2', now + 1000, 30_000, 10)).toEqual([]);
+      expect((await t.claimDuePolls('p2', now + 31_000, 30_000, 10)).map((r) => r.id)).toContain(id);
+    } finally {
+      fake.pollsUntilDone = 2;
+      await a.close().catch(() => {});
+      await b.close().catch(() => {});
+      await dropSchema(schema);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
