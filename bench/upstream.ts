@@ -13,7 +13,7 @@
  *     machine and fake allow.
  * Reelay runs as its own process (`reelay serve`, SQLite).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -27,6 +27,12 @@ const LATENCY_MS = 50;
 const POLL_MS = 2000;
 const MAX_INTERVAL_MS = 10_000;
 const CONCURRENCY = 256;
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
@@ -128,10 +134,12 @@ export async function upstreamBench(): Promise<void> {
     // Intervals grow 2 → 3 → 4.5 → 6.75 → 10 s: after ~30 s every job polls at the ceiling.
     await new Promise((r) => setTimeout(r, 30_000));
     recording = true;
+    const cpu0 = await cpuSeconds(server.child.pid!);
     const r0 = performance.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     recording = false;
     const window = (performance.now() - r0) / 1000;
+    const cpu = (await cpuSeconds(server.child.pid!)) - cpu0;
     const lagText = await (await fetch(`${server.base}/metrics`)).text();
     const lag = Number(/^reelay_upstream_poll_lag_seconds ([\d.e+-]+)/m.exec(lagText)?.[1] ?? NaN);
 
@@ -142,6 +150,7 @@ export async function upstreamBench(): Promise<void> {
     const onTime = worst.filter((g) => g <= due + 250).length;
     const polls = gaps.length + last.size;
     console.log(`upstream: ${window.toFixed(0)} s window, ${polls} polls = ${(polls / window).toFixed(0)} polls/s over ${last.size} jobs (${CONCURRENCY} in flight max, ${LATENCY_MS} ms upstream)`);
+    console.log(`  Reelay process CPU over the window: ${((cpu / window) * 100).toFixed(0)} % of one core (${((cpu / polls) * 1e6).toFixed(0)} µs per poll, all included)`);
     console.log(`  configured interval ${MAX_INTERVAL_MS / 1000} s (±10 % jitter); achieved: p50 ${(quantile(gaps, 0.5) / 1000).toFixed(2)} s, p99 ${(quantile(gaps, 0.99) / 1000).toFixed(2)} s, max ${((gaps.at(-1) ?? NaN) / 1000).toFixed(2)} s`);
     console.log(`  jobs polled at least once per configured interval (+ jitter): ${onTime}/${worst.length} (${((onTime / Math.max(1, worst.length)) * 100).toFixed(1)} %); poller lag at the end ${lag.toFixed(2)} s`);
     console.log(`  ratio: serial round ${(tasks / serialRate).toFixed(0)} s ÷ achieved max interval ${((gaps.at(-1) ?? NaN) / 1000).toFixed(1)} s = ${((tasks / serialRate) / ((gaps.at(-1) ?? NaN) / 1000)).toFixed(0)}×; `

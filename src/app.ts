@@ -174,7 +174,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   });
   const poller = config.role === 'api' || channels.length === 0 ? null : createUpstreamPoller({
     tasks: store.tasks, lifecycle, blobs, ffmpeg: config.ffmpeg, channels: channelsByName, now, outputTtlSeconds: config.outputTtlSeconds,
-    timing: { ...config.upstreams, maxPollFailures: 3, expectedMs: 60_000 },
+    timing: { ...config.upstreams, expectedMs: 60_000 },
     concurrency: config.upstreams.pollConcurrency, downloads: config.upstreams.downloads, leaseMs: config.worker.leaseMs,
     tickMs: Math.min(250, config.upstreams.pollMs), log: log.child({ component: 'upstream-poller' }),
     onTaskChanged: (id) => taskChanged(id),
@@ -184,6 +184,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
 
   const maintenance = createMaintenance({
     tasks: store.tasks, lifecycle, now, abort: (id) => worker?.abort(id), blobs, log: log.child({ component: 'maintenance' }),
+    upstream: { knownChannels: channels.map((c) => c.name), maxWaitMs: config.upstreams.maxWaitMs, leaseMs: config.worker.leaseMs },
   });
   const decodeSlots = limiter(Math.max(2, cpus().length));
   const keys = createKeyService(store.keys, now);
@@ -271,7 +272,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     async close(deadlineMs = 10_000) {
       maintenance.stop();
       await Promise.all(unlisten.splice(0).map((u) => u()));
-      await Promise.all([worker?.stop(deadlineMs), poller?.stop(), dispatcher?.stop()]);
+      await Promise.all([worker?.stop(deadlineMs), poller?.stop(deadlineMs), dispatcher?.stop()]);
       // server.close() reaps only connections idle at that instant; a keep-alive
       // socket finishing its last response a moment later would otherwise hold
       // shutdown for the whole keep-alive timeout. Keep reaping, then force.

@@ -87,6 +87,8 @@ const Env = z.object({
   REELAY_UPSTREAM_RATE_PER_SECOND: z.coerce.number().positive().max(100_000).default(20),
   /** One result download (a 500 MB transfer at a slow 10 Mbit/s still fits the default); a hung download fails the task upstream_timeout. */
   REELAY_UPSTREAM_DOWNLOAD_TIMEOUT_MS: int(100, 3_600_000).default(10 * 60_000),
+  /** Failed polls (or result downloads) of one job in a row before its task fails; throttling (429) does not count. */
+  REELAY_UPSTREAM_MAX_POLL_FAILURES: int(1, 1000).default(10),
   /** Finished upstream videos downloaded, probed and stored at once per worker process. */
   REELAY_UPSTREAM_DOWNLOADS: int(1, 256).default(4),
   /** One create/poll call to an upstream; longer means it hangs. */
@@ -224,6 +226,7 @@ export interface Config {
     readonly pollConcurrency: number;
     readonly downloads: number;
     readonly downloadTimeoutMs: number;
+    readonly maxPollFailures: number;
     readonly requestTimeoutMs: number;
     readonly maxWaitMs: number;
     readonly viduCallbacks: boolean;
@@ -342,6 +345,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollConcurrency: e.REELAY_UPSTREAM_POLL_CONCURRENCY,
       downloads: e.REELAY_UPSTREAM_DOWNLOADS,
       downloadTimeoutMs: e.REELAY_UPSTREAM_DOWNLOAD_TIMEOUT_MS,
+      maxPollFailures: e.REELAY_UPSTREAM_MAX_POLL_FAILURES,
       viduCallbacks: e.VIDU_CALLBACKS ?? Boolean(e.REELAY_PUBLIC_URL),
       requestTimeoutMs: e.REELAY_UPSTREAM_TIMEOUT_MS,
       maxWaitMs: e.REELAY_UPSTREAM_MAX_WAIT_MS,

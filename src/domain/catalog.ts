@@ -65,13 +65,19 @@ export function loadCatalog(doc: unknown = raw): Catalog {
     dimensions(size, aspectRatio) {
       const d = res[size];
       if (!d) throw new Error(`unknown resolution ${size}`);
+      // Square (Vidu's 1:1): the resolution names the short side, so 720p is 720×720.
+      if (aspectRatio === '1:1') {
+        const side = Math.min(...d.landscape);
+        return { width: side, height: side };
+      }
       const [w, h] = isPortrait(aspectRatio) ? d.portrait : d.landscape;
       return { width: w, height: h };
     },
     isResolution: (name) => Object.hasOwn(res, name),
     resolutionForPixels(width, height) {
       for (const [name, d] of Object.entries(res)) {
-        if ((d.landscape[0] === width && d.landscape[1] === height) || (d.portrait[0] === width && d.portrait[1] === height)) {
+        const square = width === height && width === Math.min(...d.landscape);
+        if (square || (d.landscape[0] === width && d.landscape[1] === height) || (d.portrait[0] === width && d.portrait[1] === height)) {
           return name as Resolution;
         }
       }

@@ -104,16 +104,18 @@ function resolveSeconds(req: SubmitRequest, model: ModelSpec, imageCount: number
   return asked;
 }
 
-function resolveSize(req: SubmitRequest, model: ModelSpec, catalog: Catalog, portrait: boolean) {
+function resolveSize(req: SubmitRequest, model: ModelSpec, catalog: Catalog) {
   const asked = (req.size ?? model.default_size).trim().toLowerCase();
   let resolution: Resolution | undefined;
   const px = /^(\d{2,5})x(\d{2,5})$/.exec(asked);
   if (px) {
     const w = Number(px[1]), h = Number(px[2]);
     resolution = catalog.resolutionForPixels(w, h);
-    if (resolution && (h > w) !== portrait) {
+    const want = resolution ? catalog.dimensions(resolution, req.aspect_ratio) : undefined;
+    if (want && (want.width !== w || want.height !== h)) {
+      const shape = (a: number, b: number) => (a === b ? 'square' : b > a ? 'portrait' : 'landscape');
       throw errors.invalidField('size',
-        `"size" ${asked} is ${h > w ? 'portrait' : 'landscape'} but aspect_ratio ${req.aspect_ratio} is ${portrait ? 'portrait' : 'landscape'}; use ${catalog.dimensions(resolution, req.aspect_ratio).width}x${catalog.dimensions(resolution, req.aspect_ratio).height}.`);
+        `"size" ${asked} is ${shape(w, h)} but aspect_ratio ${req.aspect_ratio} is ${shape(want.width, want.height)}; use ${want.width}x${want.height}.`);
     }
   } else if (catalog.isResolution(asked)) {
     resolution = asked;
@@ -174,8 +176,7 @@ export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: Rul
     throw errors.invalidField('images', `${model.id} takes ${maxImages === 1 ? 'one image (the first frame)' : 'at most two images (first and last frame)'}; got ${images.length}.`);
   }
   const seconds = resolveSeconds(req, model, images.length);
-  const portrait = req.aspect_ratio === '9:16' || (() => { const [w, h] = req.aspect_ratio.split(':').map(Number); return (h ?? 0) > (w ?? 0); })();
-  const size = resolveSize(req, model, catalog, portrait);
+  const size = resolveSize(req, model, catalog);
 
   if (req.negative_prompt !== undefined && chars(req.negative_prompt) > MAX_PROMPT_CHARS) {
     throw errors.invalidField('negative_prompt', `"negative_prompt" must be at most ${MAX_PROMPT_CHARS} characters (got ${chars(req.negative_prompt)}).`);

@@ -14,6 +14,13 @@ export function rateBucket(perSecond: number, burst = Math.max(1, Math.ceil(perS
     waitMs(): number {
       return Math.max(0, Math.max(tat - tolerance, pausedUntil) - now());
     },
+    /** How many calls could start within `withinMs` from now (what is worth claiming work for). */
+    available(withinMs: number): number {
+      const t = now();
+      const first = Math.max(t, tat - tolerance, pausedUntil);
+      if (first > t + withinMs) return 0;
+      return Math.floor((t + withinMs - first) / interval) + 1;
+    },
     /** Reserve the next slot and wait for it. */
     async take(signal?: AbortSignal): Promise<void> {
       const t = now();

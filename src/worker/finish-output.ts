@@ -4,6 +4,7 @@ import { probeMedia } from '../infra/ffmpeg/probe.ts';
 import { runFfmpeg } from '../infra/ffmpeg/run-ffmpeg.ts';
 import { ProviderError } from '../providers/provider.ts';
 import type { Lifecycle } from '../domain/task-lifecycle.ts';
+import type { TasksRepo } from '../infra/db/tasks-repo.ts';
 
 export interface FinishInput {
   taskId: string;
@@ -54,21 +55,30 @@ export interface PublishDeps {
   blobs: BlobStore;
   ffmpeg: { ffmpeg: string; ffprobe: string };
   lifecycle: Lifecycle;
+  tasks: Pick<TasksRepo, 'find'>;
   outputTtlSeconds: number;
   now(): number;
 }
 
+export type FinishedOutput = Awaited<ReturnType<typeof finishOutput>>;
+
 /**
- * Store the finished video and end the task `succeeded` (charging it) — as
- * `ownerId`, so a task cancelled or taken over meanwhile is not completed.
- * False: someone else ended it first; its output is deleted, not left behind.
+ * End the task `succeeded` with a stored output (charging it) — as `ownerId`,
+ * so a task cancelled or taken over meanwhile is not completed. False:
+ * someone else ended it first. A cancelled or failed task's files are removed;
+ * a task another worker completed keeps them (the keys are the same).
  */
-export async function publishOutput(d: PublishDeps, a: Omit<FinishInput, 'ffmpeg' | 'blobs'> & { ownerId: string }): Promise<boolean> {
-  const out = await finishOutput({ ...a, ffmpeg: d.ffmpeg, blobs: d.blobs });
-  const won = await d.lifecycle.complete(a.taskId, a.ownerId, d.now(), {
+export async function completeWithOutput(d: PublishDeps, taskId: string, ownerId: string, out: FinishedOutput): Promise<boolean> {
+  const won = await d.lifecycle.complete(taskId, ownerId, d.now(), {
     outputKey: out.outputKey, thumbnailKey: out.thumbnailKey, metadataJson: JSON.stringify(out.metadata),
     expiresAt: d.now() + d.outputTtlSeconds * 1000,
   });
-  if (!won) await d.blobs.deletePrefix(`outputs/${a.taskId}/`);
+  if (!won && (await d.tasks.find(taskId))?.status !== 'succeeded') await d.blobs.deletePrefix(`outputs/${taskId}/`);
   return Boolean(won);
+}
+
+/** finishOutput then completeWithOutput: the whole ending of a provider that made the file. */
+export async function publishOutput(d: PublishDeps, a: Omit<FinishInput, 'ffmpeg' | 'blobs'> & { ownerId: string }): Promise<boolean> {
+  const out = await finishOutput({ ...a, ffmpeg: d.ffmpeg, blobs: d.blobs });
+  return completeWithOutput(d, a.taskId, a.ownerId, out);
 }

@@ -12,6 +12,8 @@ export interface MaintenanceDeps {
   abort(taskId: string): void;
   blobs: BlobStore;
   log: Logger;
+  /** The channels this node can poll: upstream jobs on any other channel are ended once past maxWaitMs. */
+  upstream?: { knownChannels: string[]; maxWaitMs: number; leaseMs: number };
 }
 
 /**
@@ -43,7 +45,20 @@ export function createMaintenance(d: MaintenanceDeps) {
       purged++;
     }
     if (purged) d.log.info({ purged }, 'deleted expired outputs');
-    return { offPeakExpired: expired, outputsPurged: purged };
+    // Jobs pinned to a channel no poller knows (renamed, removed, or no channels at all):
+    // nobody can collect them, so once past the wait limit they fail with a refund.
+    let orphaned = 0;
+    if (d.upstream) {
+      const owner = `maintenance_${process.pid}`;
+      const ids = await d.tasks.claimOrphanedUpstream(owner, d.now(), d.upstream.leaseMs, d.now() - d.upstream.maxWaitMs, d.upstream.knownChannels);
+      for (const id of ids) {
+        const row = await d.lifecycle.fail(id, owner, d.now(), 'provider_unavailable',
+          'The upstream channel that accepted this task is no longer configured, so its result could not be collected; the credits were refunded.');
+        if (row) orphaned++;
+      }
+      if (orphaned) d.log.warn({ orphaned }, 'failed upstream tasks whose channel is no longer configured');
+    }
+    return { offPeakExpired: expired, outputsPurged: purged, upstreamOrphaned: orphaned };
   }
 
   let timer: NodeJS.Timeout | undefined;

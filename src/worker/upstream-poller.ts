@@ -9,8 +9,8 @@ import { limiter } from '../infra/limiter.ts';
 import { ProviderError } from '../providers/provider.ts';
 import type { Channel } from '../providers/upstream/channels.ts';
 import { estimatedProgress, failureDelay, nextPollDelay, type PollTiming } from '../providers/upstream/poll-schedule.ts';
-import type { ResultVideo } from '../providers/upstream/upstream-provider.ts';
-import { publishOutput, type PublishDeps } from './finish-output.ts';
+import type { PollOutcome, ResultVideo } from '../providers/upstream/upstream-provider.ts';
+import { completeWithOutput, finishOutput, type PublishDeps } from './finish-output.ts';
 import { classifyFailure, defaultSeed } from './failure.ts';
 
 export type PollOutcomeLabel = 'pending' | 'done' | 'failed' | 'error' | 'throttled';
@@ -38,40 +38,56 @@ export interface PollerDeps extends PublishDeps {
 /** Claimed per query at most: keeps each claim short on a busy database. */
 const CLAIM_BATCH = 200;
 
+type Job = { row: UpstreamPollRow; channel: Channel; submittedAt: number; log: Logger };
+
 /**
  * Polls every in-flight upstream job, many at once. The schedule lives in the
  * tasks table (upstream_next_poll_at), so any number of pollers on any nodes
- * share the work: each leases the jobs that are due, polls them concurrently
- * within each channel's rate limit, and writes back when to poll next. A
- * poller that dies leaves leases that lapse; another takes its jobs. A worker
+ * share the work: each leases, per channel, as many due jobs as that channel's
+ * rate limit lets it poll within a tick, polls them concurrently, and writes
+ * back when to poll next. Leases are renewed while a job is in hand; a poller
+ * that dies leaves leases that lapse, and another takes its jobs. A worker
  * slot is never held while an upstream thinks (new-api's serial poller lags
  * 10+ minutes at a few hundred tasks, its issue #4244).
+ *
+ * Only the upstream's answers decide a task's fate here; a database error in
+ * the bookkeeping is logged and the lease left to lapse, so the job is simply
+ * polled again later.
  */
 export function createUpstreamPoller(d: PollerDeps) {
   const id = newWorkerId();
   const random = d.random ?? Math.random;
-  const inFlight = new Map<string, AbortController>();
+  const polling = new Map<string, AbortController>();
+  const downloading = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const downloadSlot = limiter(d.downloads);
+  const stopping = new AbortController();
   let active = false;
   let loopDone: Promise<void> = Promise.resolve();
   let wakeUp: (() => void) | null = null;
+  let turn = 0;
 
   const sleep = (ms: number) => new Promise<void>((resolve) => {
     const t = setTimeout(() => { wakeUp = null; resolve(); }, ms);
     wakeUp = () => { clearTimeout(t); wakeUp = null; resolve(); };
   });
 
-  /** Channels whose rate limit (or a 429 pause) would hold a poll longer than a tick: leave their jobs to later. */
-  const throttled = () => [...d.channels.values()].filter((c) => c.rate.waitMs() > d.tickMs).map((c) => c.name);
-
   async function loop() {
     let backoff = 0;
     while (active) {
-      const free = d.concurrency - inFlight.size;
-      if (free <= 0) { await sleep(d.tickMs); continue; }
-      let rows: UpstreamPollRow[];
+      let moreDue = false;
       try {
-        rows = await d.tasks.claimDuePolls(id, d.now(), d.leaseMs, Math.min(free, CLAIM_BATCH), throttled());
+        // A different channel first each round, so one busy channel cannot take every slot.
+        const channels = [...d.channels.values()];
+        turn = (turn + 1) % Math.max(1, channels.length);
+        for (const channel of [...channels.slice(turn), ...channels.slice(0, turn)]) {
+          const free = d.concurrency - polling.size;
+          if (free <= 0) { moreDue = true; break; }
+          const n = Math.min(free, CLAIM_BATCH, channel.rate.available(d.tickMs));
+          if (n <= 0) continue;
+          const rows = await d.tasks.claimDuePolls(id, d.now(), d.leaseMs, n, channel.name);
+          for (const row of rows) start(row, channel);
+          if (rows.length === n) moreDue = true;
+        }
         backoff = 0;
       } catch (e) {
         backoff = Math.min(30_000, Math.max(500, backoff * 2));
@@ -79,126 +95,185 @@ export function createUpstreamPoller(d: PollerDeps) {
         await sleep(backoff);
         continue;
       }
-      for (const row of rows) start(row);
-      if (rows.length < Math.min(free, CLAIM_BATCH)) await sleep(d.tickMs);
-      // Saturated: let a few slots free up, so claims stay batched instead of one row each.
-      else if (inFlight.size >= d.concurrency) await sleep(d.tickMs);
+      // More is due and slots are free: claim again after a brief yield; otherwise wait for the next tick.
+      await sleep(moreDue && polling.size < d.concurrency / 2 ? 5 : d.tickMs);
     }
   }
 
-  function start(row: UpstreamPollRow) {
+  function start(row: UpstreamPollRow, channel: Channel) {
+    // Still in hand here from an earlier lease: that handler carries on.
+    if (polling.has(row.id) || downloading.has(row.id)) return;
     const abort = new AbortController();
-    inFlight.set(row.id, abort);
-    void handle(row, abort.signal)
-      .catch((e) => d.log.error({ err: e, taskId: row.id }, 'upstream poll bookkeeping failed'))
+    polling.set(row.id, abort);
+    const job: Job = {
+      row, channel, submittedAt: Number(row.upstream_submitted_at ?? d.now()),
+      log: d.log.child({ taskId: row.id, poller: id, channel: channel.name }),
+    };
+    void poll(job, abort)
+      .catch((e) => job.log.error({ err: e }, 'upstream poll bookkeeping failed; the job is polled again when its lease lapses'))
       .finally(() => {
-        inFlight.delete(row.id);
-        // A slot freed while saturated: claim again after a short gather.
-        if (inFlight.size <= Math.floor(d.concurrency / 2)) wakeUp?.();
+        polling.delete(row.id);
+        if (polling.size <= Math.floor(d.concurrency / 2)) wakeUp?.();
       });
   }
 
-  async function handle(row: UpstreamPollRow, signal: AbortSignal): Promise<void> {
-    const log = d.log.child({ taskId: row.id, poller: id, channel: row.upstream_channel });
-    const channel = d.channels.get(row.upstream_channel ?? '');
-    const upstreamId = row.upstream_id!;
-    const submittedAt = Number(row.upstream_submitted_at ?? d.now());
-    const polls = Number(row.upstream_polls) + 1;
-    const failures = Number(row.upstream_failures);
-    if (!channel) {
-      await end(row, 'gemini', 'provider_unavailable', `The upstream channel ${row.upstream_channel} that accepted this task is no longer configured.`, submittedAt);
-      return;
-    }
-    if (d.now() - submittedAt > d.timing.maxWaitMs) {
-      await channel.adapter.cancel?.(upstreamId).catch(() => {});
-      await end(row, channel.provider, 'upstream_timeout',
-        `The ${channel.provider} job did not finish within ${Math.round(d.timing.maxWaitMs / 1000)} s.`, submittedAt);
-      return;
-    }
-    const t0 = performance.now();
-    const seconds = () => (performance.now() - t0) / 1000;
-    try {
-      await channel.rate.take(signal);
-      const out = await channel.adapter.poll(upstreamId, signal);
-      if (!out.done) {
-        d.onPoll?.(channel.name, 'pending', seconds());
-        const progress = Math.min(95, estimatedProgress(d.now() - submittedAt, d.timing.expectedMs) * 0.95);
-        await reschedule(row, channel, { nextPollAt: d.now() + nextPollDelay(polls, d.timing, random), polls, failures: 0, progress });
-        return;
-      }
-      d.onPoll?.(channel.name, 'done', seconds());
-      await finish(row, channel, out.video, submittedAt, log, signal);
-    } catch (e) {
-      if (signal.aborted) {
-        // Stopping: hand the job back, due now, so another poller continues at once.
-        await d.tasks.reschedulePoll(row.id, id, { nextPollAt: d.now(), polls: polls - 1, failures, progress: 0 }).catch(() => {});
-        return;
-      }
-      if (e instanceof ProviderError && e.retryable && failures + 1 < d.timing.maxPollFailures) {
-        if (e.throttledMs) channel.rate.pause(e.throttledMs);
-        d.onPoll?.(channel.name, e.throttledMs ? 'throttled' : 'error', seconds());
-        log.warn({ code: e.code, failures: failures + 1, err: e.cause ?? e }, 'upstream poll failed; will retry');
-        await reschedule(row, channel, { nextPollAt: d.now() + failureDelay(failures + 1, d.timing, e.throttledMs), polls, failures: failures + 1, progress: 0 });
-        return;
-      }
-      d.onPoll?.(channel.name, 'failed', seconds());
-      const outcome = classifyFailure(e);
-      if (outcome.code === 'internal_error') log.error({ err: e }, 'upstream task failed unexpectedly');
-      else log.warn({ code: outcome.code, err: (e as Error).cause ?? e }, 'upstream task failed');
-      await end(row, channel.provider, outcome.code, outcome.message, submittedAt);
-    }
-  }
-
-  async function reschedule(row: UpstreamPollRow, channel: Channel, s: { nextPollAt: number; polls: number; failures: number; progress: number }) {
-    const mine = await d.tasks.reschedulePoll(row.id, id, s);
-    if (mine) {
-      if (s.progress > 0) d.onTaskChanged?.(row.id);
-      return;
-    }
-    // Cancelled while we polled: the upstream job is no longer wanted (best effort; the cancel hook tried too).
-    await channel.adapter.cancel?.(row.upstream_id!).catch(() => {});
-  }
-
-  async function end(row: UpstreamPollRow, provider: string, code: string, message: string, submittedAt: number) {
-    const ended = await d.lifecycle.fail(row.id, id, d.now(), code, message);
-    if (ended) d.onJobEnded?.(provider, 'failed', (d.now() - submittedAt) / 1000);
-  }
-
-  /** Download (streamed, capped), probe, thumbnail and store the result; then the task succeeds. */
-  async function finish(row: UpstreamPollRow, channel: Channel, video: ResultVideo, submittedAt: number, log: Logger, stopping: AbortSignal) {
-    const abort = new AbortController();
-    stopping.addEventListener('abort', () => abort.abort(), { once: true });
-    const renew = setInterval(() => {
-      d.tasks.renewLease(row.id, id, d.now() + d.leaseMs).then((ok) => { if (!ok) abort.abort(); }, () => {});
+  /** Keeps the lease while a job is in hand; losing it (cancelled, taken over) aborts the work. */
+  function keepLease(taskId: string, abort: AbortController): () => void {
+    const onStop = () => abort.abort();
+    stopping.signal.addEventListener('abort', onStop, { once: true });
+    const timer = setInterval(() => {
+      d.tasks.renewLease(taskId, id, d.now() + d.leaseMs).then((ok) => { if (!ok) abort.abort(); }, () => {});
     }, Math.max(100, Math.floor(d.leaseMs / 3)));
+    return () => { clearInterval(timer); stopping.signal.removeEventListener('abort', onStop); };
+  }
+
+  async function poll(job: Job, abort: AbortController): Promise<void> {
+    const { row, channel } = job;
+    const release = keepLease(row.id, abort);
     try {
-      // Renewed from the moment the job is done, so a queue of downloads never lets the lease lapse.
-      await d.tasks.renewLease(row.id, id, d.now() + d.leaseMs);
-      await downloadSlot(async () => {
-        if (abort.signal.aborted) return;
-        const workDir = await mkdtemp(join(d.scratchDir ?? tmpdir(), `reelay-${row.id}-`));
-        try {
-          const videoPath = join(workDir, 'video.mp4');
-          if (video.kind === 'bytes') await writeFile(videoPath, video.data);
-          else await channel.adapter.download(video.url, videoPath, abort.signal);
-          const extra = JSON.parse(row.upstream_json ?? '{}') as Record<string, unknown>;
-          const details = { provider: channel.provider, channel: channel.name, upstream: { provider: channel.provider, id: row.upstream_id }, ...extra };
-          const seed = row.seed == null ? defaultSeed(row.id) : Number(row.seed);
-          const won = await publishOutput(d, { taskId: row.id, ownerId: id, videoPath, workDir, seed, details, signal: abort.signal });
-          if (won) {
-            log.info({ seconds: (d.now() - submittedAt) / 1000 }, 'upstream task succeeded');
-            d.onJobEnded?.(channel.provider, 'succeeded', (d.now() - submittedAt) / 1000);
-          } else log.info('task ended elsewhere before completion; output discarded');
-        } finally {
-          await rm(workDir, { recursive: true, force: true });
+      const t0 = performance.now();
+      let out: PollOutcome | undefined;
+      let err: unknown;
+      try {
+        await channel.rate.take(abort.signal);
+        out = await channel.adapter.poll(row.upstream_id!, abort.signal);
+      } catch (e) {
+        err = e;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      if (abort.signal.aborted) {
+        await handBack(job);
+        return;
+      }
+      const age = d.now() - job.submittedAt;
+      if (err !== undefined) {
+        const throttled = err instanceof ProviderError ? err.throttledMs : undefined;
+        d.onPoll?.(channel.name, throttled ? 'throttled' : 'error', seconds);
+        await retryOrGiveUp(job, err, { counts: !throttled });
+        return;
+      }
+      if (!out!.done) {
+        d.onPoll?.(channel.name, 'pending', seconds);
+        // A finished job is never given up on for being late: the limit applies only while it is still running.
+        if (age > d.timing.maxWaitMs) {
+          await giveUp(job, { code: 'upstream_timeout', message: `The ${channel.provider} job did not finish within ${Math.round(d.timing.maxWaitMs / 1000)} s.` });
+          return;
         }
-      });
-    } catch (e) {
-      if (stopping.aborted) throw e;
-      if (abort.signal.aborted) { log.info('upstream download stopped (cancelled or lease lost)'); return; }
-      throw e;
+        const polls = Number(row.upstream_polls) + 1;
+        const progress = Math.min(95, estimatedProgress(age, d.timing.expectedMs) * 0.95);
+        await reschedule(job, { nextPollAt: d.now() + nextPollDelay(polls, d.timing, random), polls, failures: 0, progress });
+        return;
+      }
+      d.onPoll?.(channel.name, 'done', seconds);
+      startDownload(job, out!.video);
     } finally {
-      clearInterval(renew);
+      release();
+    }
+  }
+
+  /**
+   * A poll or download that failed. Retryable failures (5xx, timeouts,
+   * network, a 429 — which pauses the channel and does not count) are tried
+   * again with backoff, up to REELAY_UPSTREAM_MAX_POLL_FAILURES in a row and
+   * never past the job's deadline; anything else ends the task.
+   */
+  async function retryOrGiveUp(job: Job, err: unknown, o: { counts: boolean; retryable?: boolean }) {
+    const pe = err instanceof ProviderError ? err : undefined;
+    if (pe?.throttledMs) job.channel.rate.pause(pe.throttledMs);
+    const failures = Number(job.row.upstream_failures) + (o.counts ? 1 : 0);
+    const retry = (o.retryable ?? pe?.retryable ?? false) && failures < d.timing.maxPollFailures
+      && d.now() - job.submittedAt <= d.timing.maxWaitMs;
+    if (retry) {
+      job.log.warn({ code: pe?.code, failures, err: pe?.cause ?? err }, 'upstream call failed; will retry');
+      await reschedule(job, {
+        nextPollAt: d.now() + failureDelay(Math.max(1, failures), d.timing, pe?.throttledMs),
+        polls: Number(job.row.upstream_polls), failures, progress: 0,
+      });
+      return;
+    }
+    const outcome = classifyFailure(err);
+    if (outcome.code === 'internal_error') job.log.error({ err }, 'upstream task failed unexpectedly');
+    else job.log.warn({ code: outcome.code, err: pe?.cause ?? err }, 'upstream task failed');
+    await giveUp(job, outcome);
+  }
+
+  async function reschedule(job: Job, s: { nextPollAt: number; polls: number; failures: number; progress: number }) {
+    // False: the lease is gone (the task was cancelled, or another poller took over); either way not ours to touch.
+    if (await d.tasks.reschedulePoll(job.row.id, id, s) && s.progress > 0) d.onTaskChanged?.(job.row.id);
+  }
+
+  /** Stopping or lease lost: hand the job back, due now (a no-op if the lease is already someone else's). */
+  async function handBack(job: Job) {
+    await d.tasks.reschedulePoll(job.row.id, id, {
+      nextPollAt: d.now(), polls: Number(job.row.upstream_polls), failures: Number(job.row.upstream_failures), progress: 0,
+    }).catch(() => {});
+  }
+
+  /** End the task failed (refunded) and stop the upstream job where it can be stopped: nobody will collect it. */
+  async function giveUp(job: Job, outcome: { code: string; message: string }) {
+    await job.channel.adapter.cancel?.(job.row.upstream_id!).catch(() => {});
+    const ended = await d.lifecycle.fail(job.row.id, id, d.now(), outcome.code, outcome.message);
+    if (ended) d.onJobEnded?.(job.channel.provider, 'failed', (d.now() - job.submittedAt) / 1000);
+  }
+
+  /**
+   * The job is done: download (streamed, capped), probe, thumbnail and store
+   * the result, then the task succeeds. This runs in a download slot, not a
+   * poll slot, so a slow CDN never stops polling.
+   */
+  function startDownload(job: Job, video: ResultVideo) {
+    const abort = new AbortController();
+    const entry = { abort, done: Promise.resolve() };
+    downloading.set(job.row.id, entry);
+    const release = keepLease(job.row.id, abort);
+    entry.done = (async () => {
+      try {
+        if (!(await d.tasks.renewLease(job.row.id, id, d.now() + d.leaseMs))) return;
+        await downloadSlot(() => download(job, video, abort.signal));
+      } catch (e) {
+        if (abort.signal.aborted) await handBack(job);
+        else job.log.error({ err: e }, 'upstream result bookkeeping failed; the job is polled again when its lease lapses');
+      } finally {
+        release();
+        downloading.delete(job.row.id);
+      }
+    })();
+  }
+
+  async function download(job: Job, video: ResultVideo, signal: AbortSignal) {
+    if (signal.aborted) throw signal.reason;
+    const { row, channel } = job;
+    const workDir = await mkdtemp(join(d.scratchDir ?? tmpdir(), `reelay-${row.id}-`));
+    try {
+      const videoPath = join(workDir, 'video.mp4');
+      try {
+        if (video.kind === 'bytes') await writeFile(videoPath, video.data);
+        else await channel.adapter.download(video.url, videoPath, signal);
+      } catch (e) {
+        if (signal.aborted) throw e;
+        // A result link can expire or a CDN hiccup: the next poll hands out a fresh one. A link we refuse
+        // to fetch (private address) or an oversized video stays refused.
+        const refetch = e instanceof ProviderError && e.code !== 'upstream_invalid_response';
+        await retryOrGiveUp(job, e, { counts: true, retryable: refetch });
+        return;
+      }
+      const extra = JSON.parse(row.upstream_json ?? '{}') as Record<string, unknown>;
+      const details = { provider: channel.provider, channel: channel.name, upstream: { provider: channel.provider, id: row.upstream_id }, ...extra };
+      const seed = row.seed == null ? defaultSeed(row.id) : Number(row.seed);
+      let out;
+      try {
+        out = await finishOutput({ taskId: row.id, videoPath, workDir, seed, details, ffmpeg: d.ffmpeg, blobs: d.blobs, signal });
+      } catch (e) {
+        if (signal.aborted) throw e;
+        await giveUp(job, classifyFailure(e));
+        return;
+      }
+      if (await completeWithOutput(d, row.id, id, out)) {
+        job.log.info({ seconds: (d.now() - job.submittedAt) / 1000 }, 'upstream task succeeded');
+        d.onJobEnded?.(channel.provider, 'succeeded', (d.now() - job.submittedAt) / 1000);
+      } else job.log.info('task ended elsewhere before completion; output discarded');
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
     }
   }
 
@@ -213,16 +288,26 @@ export function createUpstreamPoller(d: PollerDeps) {
     wake() {
       wakeUp?.();
     },
-    /** Stop claiming; stop in-flight polls and hand their jobs back. */
-    async stop() {
+    /**
+     * Stop claiming; stop polls at once and hand their jobs back. Downloads get
+     * until the deadline, then are stopped and handed back the same way.
+     */
+    async stop(deadlineMs = 10_000) {
       active = false;
       wakeUp?.();
       await loopDone;
-      for (const a of inFlight.values()) a.abort();
-      while (inFlight.size) await delay(10);
+      for (const a of polling.values()) a.abort();
+      const downloads = () => Promise.all([...downloading.values()].map((x) => x.done));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<boolean>((r) => { timer = setTimeout(() => r(true), deadlineMs); timer.unref(); });
+      const timedOut = await Promise.race([downloads().then(() => false), deadline]);
+      clearTimeout(timer);
+      if (timedOut) stopping.abort();
+      await downloads();
+      while (polling.size) await delay(10);
     },
     get busy() {
-      return inFlight.size;
+      return polling.size + downloading.size;
     },
   };
 }

@@ -130,10 +130,17 @@ export function createWorker(d: WorkerDeps) {
     const accepted = await submitWithFailover(chain, job, signal);
     const now = d.now();
     const timing = d.upstreamTiming ?? { pollMs: 2000, maxIntervalMs: 10_000 };
-    const handed = await d.tasks.handOffToPoller(taskId, id, {
-      channel: accepted.channel.name, provider: accepted.channel.provider, upstreamId: accepted.upstreamId, submittedAt: now,
-      nextPollAt: now + nextPollDelay(0, timing), json: JSON.stringify(accepted.tried.length ? { failover_from: accepted.tried } : {}),
-    });
+    let handed: boolean;
+    try {
+      handed = await d.tasks.handOffToPoller(taskId, id, {
+        channel: accepted.channel.name, provider: accepted.channel.provider, upstreamId: accepted.upstreamId, submittedAt: now,
+        nextPollAt: now + nextPollDelay(0, timing), json: JSON.stringify(accepted.tried.length ? { failover_from: accepted.tried } : {}),
+      });
+    } catch (e) {
+      // Not recorded, so nobody would ever collect it: stop the upstream job (where the upstream can) before the task fails.
+      await accepted.channel.adapter.cancel?.(accepted.upstreamId).catch(() => {});
+      throw e;
+    }
     if (!handed) {
       // Cancelled while the upstream was accepting it: that job is no longer wanted.
       await accepted.channel.adapter.cancel?.(accepted.upstreamId).catch(() => {});

@@ -7,7 +7,7 @@ import { expectFailedAndRefunded, runTask } from '../helpers/upstream.ts';
 const KEY = 'AIza-test-gemini-key-0123456789';
 let fake: GeminiFake;
 let s: TestServer;
-const env = () => ({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl, REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_TIMEOUT_MS: '400' });
+const env = () => ({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl, REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_TIMEOUT_MS: '400', REELAY_UPSTREAM_MAX_POLL_FAILURES: '3' });
 
 beforeAll(async () => {
   fake = await startGeminiFake(KEY);

@@ -86,7 +86,7 @@ describe('the upstream poller', () => {
   it('a hung result download is bounded and retried, and other jobs finish meanwhile', async () => {
     const s = await startServer({
       GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl, REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_POLL_MAX_MS: '50',
-      REELAY_UPSTREAM_DOWNLOAD_TIMEOUT_MS: '1500', REELAY_WORKER_CONCURRENCY: '4',
+      REELAY_UPSTREAM_DOWNLOAD_TIMEOUT_MS: '1500', REELAY_WORKER_CONCURRENCY: '4', REELAY_UPSTREAM_MAX_POLL_FAILURES: '3',
     });
     try {
       fake.hangDownloads = 1;
@@ -119,6 +119,57 @@ describe('the upstream poller', () => {
     }
   });
 
+  it('a poll slower than the lease keeps its lease (no second poller, no duplicate poll)', async () => {
+    const slow = await startGeminiFake(KEY, { latencyMs: 900 });
+    const s = await startServer({
+      GEMINI_API_KEY: KEY, GEMINI_BASE_URL: slow.baseUrl, REELAY_LEASE_MS: '500', REELAY_UPSTREAM_TIMEOUT_MS: '5000',
+      REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_POLL_MAX_MS: '20', REELAY_WORKER_CONCURRENCY: '3',
+    });
+    try {
+      slow.pollsUntilDone = 1;
+      const ids = await Promise.all(Array.from({ length: 3 }, () => submit(s, MODEL)));
+      for (const id of ids) {
+        const t = (await waitForTask(s, id, 30_000)).task as UpstreamTask;
+        expect(t.status).toBe('succeeded');
+        // One pending answer, one done: each poll outlived the 0.5 s lease and was still the only one.
+        expect(pollsOf(slow, (t.metadata as { upstream: { id: string } }).upstream.id)).toBe(2);
+      }
+    } finally {
+      await s.close();
+      await slow.close();
+    }
+  });
+
+  it('a job found finished after its deadline is still collected; throttling does not count as failure', async () => {
+    const s = await startServer({
+      GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl, REELAY_UPSTREAM_MAX_WAIT_MS: '1000',
+      REELAY_UPSTREAM_POLL_MS: '1500', REELAY_UPSTREAM_POLL_MAX_MS: '1500',
+    });
+    try {
+      fake.pollsUntilDone = 0;
+      // The first poll comes after the 1 s limit, and the job is done by then: the video is collected, not refunded.
+      const late = (await waitForTask(s, await submit(s, MODEL), 20_000)).task as UpstreamTask;
+      expect(late.status).toBe('succeeded');
+    } finally {
+      fake.pollsUntilDone = 2;
+      await s.close();
+    }
+    const t = await startServer({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl, REELAY_UPSTREAM_POLL_MS: '20', REELAY_UPSTREAM_MAX_POLL_FAILURES: '2' });
+    try {
+      fake.pollsUntilDone = 0;
+      fake.script.poll.push(...Array.from({ length: 3 }, () => ({ status: 429, message: 'Resource has been exhausted (e.g. check quota).' })));
+      const started = Date.now();
+      const task = (await waitForTask(t, await submit(t, MODEL), 20_000)).task as UpstreamTask;
+      expect(task.status).toBe('succeeded');
+      // Each 429 paused the channel (1 s without Retry-After) rather than hammering it.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+    } finally {
+      fake.pollsUntilDone = 2;
+      fake.script.poll.length = 0;
+      await t.close();
+    }
+  });
+
   it('a lapsed poll lease is taken over by another poller; the render queue never takes an upstream job', async () => {
     const s = await startServer({ REELAY_ROLE: 'api' });
     try {
@@ -129,17 +180,44 @@ describe('the upstream poller', () => {
       expect(claimed?.id).toBe(id);
       expect(await t.handOffToPoller(id, 'w1', { channel: 'gemini', provider: 'gemini', upstreamId: 'models/m/operations/x', submittedAt: now, nextPollAt: now, json: '{}' })).toBe(true);
       expect(await t.claimNext('w2', now + 60_000, 1000)).toBeUndefined();
-      expect((await t.claimDuePolls('p1', now, 30_000, 10)).map((r) => r.id)).toEqual([id]);
+      expect((await t.claimDuePolls('p1', now, 30_000, 10, 'gemini')).map((r) => r.id)).toEqual([id]);
       // Leased: nobody else polls it…
-      expect(await t.claimDuePolls('p2', now + 1000, 30_000, 10)).toEqual([]);
+      expect(await t.claimDuePolls('p2', now + 1000, 30_000, 10, 'gemini')).toEqual([]);
       // …until p1 dies and its lease lapses.
-      expect((await t.claimDuePolls('p2', now + 31_000, 30_000, 10)).map((r) => r.id)).toEqual([id]);
+      expect((await t.claimDuePolls('p2', now + 31_000, 30_000, 10, 'gemini')).map((r) => r.id)).toEqual([id]);
       expect(await t.reschedulePoll(id, 'p1', { nextPollAt: now + 40_000, polls: 1, failures: 0, progress: 5 })).toBe(false);
       expect(await t.reschedulePoll(id, 'p2', { nextPollAt: now + 40_000, polls: 1, failures: 0, progress: 5 })).toBe(true);
-      // A rate-limited channel's jobs are left for later; a callback makes a job due now.
-      expect(await t.claimDuePolls('p3', now + 50_000, 30_000, 10, ['gemini'])).toEqual([]);
+      // Claims are per channel; a callback makes a job due now.
+      expect(await t.claimDuePolls('p3', now + 50_000, 30_000, 10, 'vertex')).toEqual([]);
       expect(await t.pollSoon(id, now + 1)).toBe(true);
-      expect((await t.claimDuePolls('p3', now + 2, 30_000, 10)).map((r) => r.id)).toEqual([id]);
+      expect((await t.claimDuePolls('p3', now + 2, 30_000, 10, 'gemini')).map((r) => r.id)).toEqual([id]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('a channel that is no longer configured', () => {
+  it('its in-flight jobs fail with a refund once past the wait limit (nobody can collect them)', async () => {
+    const s = await startServer({ REELAY_UPSTREAM_MAX_WAIT_MS: '60000' });
+    try {
+      const t = s.app.store.tasks;
+      const id = await submit(s, MODEL);
+      await s.app.worker?.stop(1000);
+      const now = Date.now();
+      // As if a channel "gemini-old" accepted it (then was renamed in the config).
+      await s.app.store.db.kysely.updateTable('tasks')
+        .set({ status: 'processing', lease_owner: 'w', lease_expires_at: now + 60_000 }).where('id', '=', id).execute();
+      expect(await t.handOffToPoller(id, 'w', { channel: 'gemini-old', provider: 'gemini', upstreamId: 'models/m/operations/y', submittedAt: now - 30_000, nextPollAt: now, json: '{}' })).toBe(true);
+      // Within the wait limit nothing happens: the channel may come back.
+      await s.app.runMaintenance();
+      expect((await t.find(id))?.status).toBe('processing');
+      await s.app.store.db.kysely.updateTable('tasks').set({ upstream_submitted_at: now - 120_000 }).where('id', '=', id).execute();
+      await s.app.runMaintenance();
+      const row = await t.find(id);
+      expect(row?.status).toBe('failed');
+      expect(row?.error_code).toBe('provider_unavailable');
+      expect(Number(row?.credits_refunded)).toBe(Number(row?.credits_reserved));
     } finally {
       await s.close();
     }
@@ -227,10 +305,10 @@ describe.skipIf(!PG_URL)('the upstream poller on PostgreSQL', () => {
       await a.app.worker?.stop(1000);
       const now = Date.now() + 60_000;
       await t.pollSoon(id, now - 1);
-      const first = await t.claimDuePolls('p1', now, 30_000, 10);
+      const first = await t.claimDuePolls('p1', now, 30_000, 10, 'gemini');
       expect(first.map((r) => r.id)).toContain(id);
-      expect(await t.claimDuePolls('p2', now + 1000, 30_000, 10)).toEqual([]);
-      expect((await t.claimDuePolls('p2', now + 31_000, 30_000, 10)).map((r) => r.id)).toContain(id);
+      expect(await t.claimDuePolls('p2', now + 1000, 30_000, 10, 'gemini')).toEqual([]);
+      expect((await t.claimDuePolls('p2', now + 31_000, 30_000, 10, 'gemini')).map((r) => r.id)).toContain(id);
     } finally {
       fake.pollsUntilDone = 2;
       await a.close().catch(() => {});

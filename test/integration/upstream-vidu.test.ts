@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, waitFor, waitForTask, type TestServer } from '../helpers/server.ts';
+import sharp from 'sharp';
 import { startViduFake, type ViduFake } from '../fakes/vidu.ts';
+import { dataUri, makeImage } from '../helpers/images.ts';
 import { expectFailedAndRefunded, runTask, submit, type UpstreamTask } from '../helpers/upstream.ts';
 
 const KEY = 'vda_test_key_0123456789';
@@ -33,6 +35,27 @@ describe('Vidu adapter against the strict fake', () => {
     expect((create.body as { images: string[] }).images[0]).toMatch(/^data:image\/png;base64,/);
     expect(mine.some((r) => r.path === `/ent/v2/tasks/${t.metadata!.upstream!.id}/creations`)).toBe(true);
     expect(mine.some((r) => r.path === `/files/${t.metadata!.upstream!.id}.mp4`)).toBe(true);
+  });
+
+  it('crops the start image to the task\'s aspect (Vidu follows the image\'s shape), 1:1 included', async () => {
+    const photo = await makeImage(400, 300, 'jpeg');
+    for (const [aspect, size, want] of [['1:1', '720p', [300, 300]], ['9:16', '540p', [169, 300]], ['16:9', '1080p', [400, 225]]] as const) {
+      const before = fake.requests.length;
+      const res = await s.api('/v1/video/generations', { method: 'POST', json: { model: 'viduq2-pro', prompt: 'p', aspect_ratio: aspect, size, seconds: 2, images: [dataUri(photo, 'image/jpeg')] } });
+      expect(res.status).toBe(200);
+      const task = (await res.json()) as { size: string; width?: number };
+      const create = await waitFor(async () => fake.requests.slice(before).find((r) => r.path === '/ent/v2/img2video'));
+      const uri = (create.body as { images: string[]; resolution: string }).images[0]!;
+      expect(uri.startsWith('data:image/jpeg;base64,')).toBe(true);
+      const meta = await sharp(Buffer.from(uri.split(',')[1]!, 'base64')).metadata();
+      expect([meta.width, meta.height]).toEqual(want);
+      expect((create.body as { resolution: string }).resolution).toBe(size);
+      expect(task.size).toBeDefined();
+    }
+    // A square task is square end to end: 720p at 1:1 is 720×720.
+    const sq = await s.api('/v1/video/generations', { method: 'POST', json: { model: 'viduq2-pro', prompt: 'p', aspect_ratio: '1:1', size: '1280x720', seconds: 2, images: [dataUri(photo, 'image/jpeg')] } });
+    expect(sq.status).toBe(400);
+    expect(((await sq.json()) as { error: { message: string } }).error.message).toContain('use 720x720');
   });
 
   it('a failed Vidu task → upstream_rejected with its err_code, refunded', async () => {

@@ -129,25 +129,45 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
     },
 
     /**
-     * Lease up to `limit` upstream jobs that are due for a poll (or whose
-     * poller died), oldest due first. `skipChannels`: channels this poller
-     * cannot call now (rate-limited), so their jobs don't take its slots.
+     * Lease up to `limit` of one channel's upstream jobs that are due (or whose
+     * poller died), most overdue first. The lease also moves the job's next
+     * poll to when the lease lapses: leased jobs leave the head of the index,
+     * and a job whose poller died is due again exactly when another may take it.
      */
-    async claimDuePolls(pollerId: string, now: number, leaseMs: number, limit: number, skipChannels: string[] = []): Promise<UpstreamPollRow[]> {
-      const due = (q: any) => {
-        let w = q.where('status', '=', 'processing').where('upstream_id', 'is not', null).where('upstream_next_poll_at', '<=', now)
-          .where('lease_expires_at', '<', now);
-        if (skipChannels.length) w = w.where('upstream_channel', 'not in', skipChannels);
-        return w;
-      };
-      let pick = due(db.selectFrom('tasks').select('id')).orderBy('upstream_next_poll_at').limit(limit);
+    async claimDuePolls(pollerId: string, now: number, leaseMs: number, limit: number, channel: string): Promise<UpstreamPollRow[]> {
+      let pick = db.selectFrom('tasks').select('id')
+        .where('status', '=', 'processing').where('upstream_channel', '=', channel).where('upstream_next_poll_at', '<=', now)
+        .where('lease_expires_at', '<', now)
+        .orderBy('upstream_next_poll_at').limit(limit);
       if (dialect === 'postgres') pick = pick.forUpdate().skipLocked();
-      const rows = await due(db.updateTable('tasks')
-        .set({ lease_owner: pollerId, lease_expires_at: now + leaseMs })
-        .where('id', 'in', (eb: any) => eb.selectFrom(pick.as('p')).select('p.id')))
+      // The outer UPDATE matches by id only, so it goes through the primary key; the
+      // picked rows are locked (PostgreSQL) or the writer is alone (SQLite).
+      const rows = await db.updateTable('tasks')
+        .set({ lease_owner: pollerId, lease_expires_at: now + leaseMs, upstream_next_poll_at: now + leaseMs })
+        .where('id', 'in', (eb) => eb.selectFrom(pick.as('p')).select('p.id'))
+        .where('lease_expires_at', '<', now)
         .returning(['id', 'model', 'seed', 'upstream_channel', 'upstream_id', 'upstream_submitted_at', 'upstream_polls', 'upstream_failures', 'upstream_json'])
         .execute();
       return rows as UpstreamPollRow[];
+    },
+
+    /**
+     * Upstream jobs no poller here can follow — their channel is not configured
+     * (renamed, removed, or no channels at all) — once they are past `submittedBefore`:
+     * leased to `owner` so exactly one node ends them.
+     */
+    async claimOrphanedUpstream(owner: string, now: number, leaseMs: number, submittedBefore: number, knownChannels: string[], limit = 100): Promise<string[]> {
+      let pick = db.selectFrom('tasks').select('id')
+        .where('status', '=', 'processing').where('upstream_id', 'is not', null).where('lease_expires_at', '<', now)
+        .where('upstream_submitted_at', '<', submittedBefore).limit(limit);
+      if (knownChannels.length) pick = pick.where('upstream_channel', 'not in', knownChannels);
+      if (dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+      const rows = await db.updateTable('tasks')
+        .set({ lease_owner: owner, lease_expires_at: now + leaseMs })
+        .where('id', 'in', (eb) => eb.selectFrom(pick.as('p')).select('p.id'))
+        .where('lease_expires_at', '<', now)
+        .returning(['id']).execute();
+      return rows.map((r) => r.id);
     },
 
     /** After a poll that did not finish the job: when to poll next, and hand the lease back. False: the task ended meanwhile. */

@@ -82,7 +82,8 @@ export async function callJson(o: CallOptions): Promise<unknown> {
   }
   if (status === 429 || status >= 500 || status === 408) {
     throw new ProviderError('upstream_unavailable', `${o.label} is unavailable (HTTP ${status})${detail}`,
-      { retryable: true, ...(status === 429 && retryAfter !== undefined ? { throttledMs: retryAfterMs(retryAfter) } : {}) });
+      // A 429 pauses the channel: for its Retry-After, or a second when it gives none (Gemini usually does not).
+      { retryable: true, ...(status === 429 ? { throttledMs: retryAfter === undefined ? 1000 : retryAfterMs(retryAfter) } : {}) });
   }
   throw new ProviderError('upstream_rejected', `${o.label} rejected the request (HTTP ${status})${detail}`);
 }

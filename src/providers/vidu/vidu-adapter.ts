@@ -3,6 +3,7 @@ import { callJson, invalidResponse, viduErrorMessage } from '../upstream/http-ca
 import { downloadUntrusted, type DownloadLimits, type OutboundPolicy } from '../upstream/download.ts';
 import type { PollOutcome, UpstreamAdapter } from '../upstream/upstream-provider.ts';
 import { viduRequest } from './request-mapping.ts';
+import { cropToAspect } from './frame-image.ts';
 
 export interface ViduOptions {
   apiKey: string;
@@ -30,7 +31,9 @@ export function viduAdapter(o: ViduOptions): UpstreamAdapter {
   return {
     name: 'vidu',
     async submit(job, signal) {
-      const body = { ...viduRequest(job), ...(o.callbackUrl ? { callback_url: o.callbackUrl(job.taskId) } : {}) };
+      const first = job.images[0];
+      const framed = first ? { ...job, images: [await cropToAspect(first, job.width, job.height)] } : job;
+      const body = { ...viduRequest(framed), ...(o.callbackUrl ? { callback_url: o.callbackUrl(job.taskId) } : {}) };
       const res = (await call('POST', '/img2video', signal, body)) as { task_id?: unknown };
       const id = typeof res.task_id === 'number' ? String(res.task_id) : res.task_id;
       if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw invalidResponse(LABEL, 'a task_id');
