@@ -105,6 +105,21 @@ describe('service-account tokens', () => {
     expect(auth.isValid([...tokens][0]!)).toBe(true);
   });
 
+  it('a token revoked before its expiry is dropped and the call retried once with a fresh one', async () => {
+    const a = adapter(serviceAccount());
+    const id = await a.submit(job, never);
+    const before = auth.tokenRequests;
+    const vertexBefore = vertex.requests.length;
+    // Revoke every token issued so far: Vertex now answers 401 to the cached one.
+    auth.issued.clear();
+    await expect(a.poll(id, never)).resolves.toBeDefined();
+    expect(auth.tokenRequests - before).toBe(1);
+    const sent = vertex.requests.slice(vertexBefore).map(bearer);
+    expect(sent.length).toBe(2);
+    expect(sent[0]).not.toBe(sent[1]);
+    expect(auth.isValid(sent[1]!)).toBe(true);
+  });
+
   it('refreshes five minutes before expiry, and the fake refuses a token past it', async () => {
     const a = adapter(serviceAccount());
     const before = auth.tokenRequests;

@@ -1,6 +1,8 @@
 /** Where the Vertex adapter gets the Bearer token for each call. */
 export interface TokenSource {
   token(signal: AbortSignal): Promise<string>;
+  /** The upstream refused this token (revoked early, clock skew): forget it, so the next call fetches another. */
+  invalidate?(token: string): void;
 }
 
 /** A token the operator minted (e.g. `gcloud auth print-access-token`); it is never refreshed. */
@@ -49,6 +51,9 @@ export function cachingTokenSource(
         inflight.catch(() => {});
       }
       return untilAborted(inflight, signal);
+    },
+    invalidate(token) {
+      if (cached?.token === token) cached = null;
     },
   };
 }

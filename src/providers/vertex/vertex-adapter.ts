@@ -34,12 +34,29 @@ interface Operation {
 export function vertexAdapter(o: VertexOptions): UpstreamAdapter {
   const base = o.baseUrl.replace(/\/+$/, '');
   const storageBaseUrl = o.storageBaseUrl ?? DEFAULT_STORAGE_BASE_URL;
-  const call = async (path: string, signal: AbortSignal, json: unknown) => {
+  const once = async (path: string, signal: AbortSignal, json: unknown): Promise<{ body: unknown } | { refused: ProviderError }> => {
     const token = await o.token.token(signal);
-    return callJson({
-      method: 'POST', url: `${base}${path}`, headers: { authorization: `Bearer ${token}` }, signal, json, label: LABEL,
-      timeoutMs: o.requestTimeoutMs, secrets: [token], errorMessage: googleErrorMessage,
-    });
+    try {
+      return {
+        body: await callJson({
+          method: 'POST', url: `${base}${path}`, headers: { authorization: `Bearer ${token}` }, signal, json, label: LABEL,
+          timeoutMs: o.requestTimeoutMs, secrets: [token], errorMessage: googleErrorMessage,
+        }),
+      };
+    } catch (e) {
+      if (!(e instanceof ProviderError && e.code === 'upstream_auth' && o.token.invalidate)) throw e;
+      o.token.invalidate(token);
+      return { refused: e };
+    }
+  };
+  // A cached token Vertex refuses (401/403: revoked before its expiry) is dropped and the call tried once more
+  // with a fresh one, instead of every poll failing until the scheduled refresh an hour later.
+  const call = async (path: string, signal: AbortSignal, json: unknown) => {
+    const first = await once(path, signal, json);
+    if ('body' in first) return first.body;
+    const second = await once(path, signal, json);
+    if ('body' in second) return second.body;
+    throw second.refused;
   };
   // The operation name carries the model; polls go to that model's fetchPredictOperation.
   const modelOf = (name: string) => /\/models\/([^/]+)\/operations\/[^/]+$/.exec(name)?.[1];
