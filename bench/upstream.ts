@@ -11,11 +11,13 @@
  *     time one round over all jobs takes;
  *   - raw: bare undici requests at the same concurrency, the most polls/s this
  *     machine and fake allow.
- * Reelay runs as its own process (`reelay serve`, SQLite).
+ * Reelay runs as its own process (`reelay serve`) on SQLite, or on PostgreSQL
+ * when BENCH_UPSTREAM_DATABASE_URL is set (a fresh schema, dropped after).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import sharp from 'sharp';
 import { Agent, request } from 'undici';
 import { cli, startChild } from '../test/helpers/child-server.ts';
@@ -67,6 +69,16 @@ export async function upstreamBench(): Promise<void> {
     // Nothing in this run ends, so the default 20-minute give-up never matters; it is raised to be sure.
     REELAY_UPSTREAM_MAX_WAIT_MS: String(24 * 3_600_000), REELAY_ALLOW_PRIVATE_URLS: '1',
   };
+  const pgUrl = process.env.BENCH_UPSTREAM_DATABASE_URL;
+  const schema = `reelay_bench_${process.pid}`;
+  if (pgUrl) Object.assign(env, { DATABASE_URL: pgUrl, DATABASE_SCHEMA: schema });
+  const dropSchema = onCleanup(async () => {
+    if (!pgUrl) return;
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    await c.query(`drop schema if exists ${schema} cascade`).finally(() => c.end());
+  });
+  console.log(`upstream: Reelay on ${pgUrl ? 'PostgreSQL' : 'SQLite'}`);
   let stop = async () => {};
   try {
     // Baselines first, on the quiet machine.
@@ -159,5 +171,6 @@ export async function upstreamBench(): Promise<void> {
     await stop();
     await closeFake();
     await cleanDir();
+    await dropSchema();
   }
 }

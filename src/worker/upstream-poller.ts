@@ -38,7 +38,7 @@ export interface PollerDeps extends PublishDeps {
 /** Claimed per query at most: keeps each claim short on a busy database. */
 const CLAIM_BATCH = 200;
 
-type Job = { row: UpstreamPollRow; channel: Channel; submittedAt: number; log: Logger };
+type Job = { row: UpstreamPollRow; channel: Channel; submittedAt: number; log: Logger; claimedNextPollAt: number };
 
 /**
  * Polls every in-flight upstream job, many at once. The schedule lives in the
@@ -84,8 +84,9 @@ export function createUpstreamPoller(d: PollerDeps) {
           if (free <= 0) { moreDue = true; break; }
           const n = Math.min(free, CLAIM_BATCH, channel.rate.available(d.tickMs));
           if (n <= 0) continue;
-          const rows = await d.tasks.claimDuePolls(id, d.now(), d.leaseMs, n, channel.name);
-          for (const row of rows) start(row, channel);
+          const now = d.now();
+          const rows = await d.tasks.claimDuePolls(id, now, d.leaseMs, n, channel.name);
+          for (const row of rows) start(row, channel, now + d.leaseMs);
           if (rows.length === n) moreDue = true;
         }
         backoff = 0;
@@ -100,13 +101,13 @@ export function createUpstreamPoller(d: PollerDeps) {
     }
   }
 
-  function start(row: UpstreamPollRow, channel: Channel) {
+  function start(row: UpstreamPollRow, channel: Channel, claimedNextPollAt: number) {
     // Still in hand here from an earlier lease: that handler carries on.
     if (polling.has(row.id) || downloading.has(row.id)) return;
     const abort = new AbortController();
     polling.set(row.id, abort);
     const job: Job = {
-      row, channel, submittedAt: Number(row.upstream_submitted_at ?? d.now()),
+      row, channel, submittedAt: Number(row.upstream_submitted_at ?? d.now()), claimedNextPollAt,
       log: d.log.child({ taskId: row.id, poller: id, channel: channel.name }),
     };
     void poll(job, abort)
@@ -199,7 +200,7 @@ export function createUpstreamPoller(d: PollerDeps) {
 
   async function reschedule(job: Job, s: { nextPollAt: number; polls: number; failures: number; progress: number }) {
     // False: the lease is gone (the task was cancelled, or another poller took over); either way not ours to touch.
-    if (await d.tasks.reschedulePoll(job.row.id, id, s) && s.progress > 0) d.onTaskChanged?.(job.row.id);
+    if (await d.tasks.reschedulePoll(job.row.id, id, { ...s, claimedNextPollAt: job.claimedNextPollAt }) && s.progress > 0) d.onTaskChanged?.(job.row.id);
   }
 
   /** Stopping or lease lost: hand the job back, due now (a no-op if the lease is already someone else's). */

@@ -191,6 +191,13 @@ describe('the upstream poller', () => {
       expect(await t.claimDuePolls('p3', now + 50_000, 30_000, 10, 'vertex')).toEqual([]);
       expect(await t.pollSoon(id, now + 1)).toBe(true);
       expect((await t.claimDuePolls('p3', now + 2, 30_000, 10, 'gemini')).map((r) => r.id)).toEqual([id]);
+      // A callback while p3 polls is not lost: the reschedule keeps "poll now" instead of its own later time.
+      expect(await t.pollSoon(id, now + 3)).toBe(true);
+      expect(await t.reschedulePoll(id, 'p3', { nextPollAt: now + 90_000, polls: 2, failures: 0, progress: 5, claimedNextPollAt: now + 2 + 30_000 })).toBe(true);
+      expect((await t.claimDuePolls('p4', now + 4, 30_000, 10, 'gemini')).map((r) => r.id)).toEqual([id]);
+      // Without a callback, the poll's own next time stands.
+      expect(await t.reschedulePoll(id, 'p4', { nextPollAt: now + 90_000, polls: 3, failures: 0, progress: 5, claimedNextPollAt: now + 4 + 30_000 })).toBe(true);
+      expect(await t.claimDuePolls('p5', now + 60_000, 30_000, 10, 'gemini')).toEqual([]);
     } finally {
       await s.close();
     }

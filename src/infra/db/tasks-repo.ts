@@ -171,11 +171,18 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
     },
 
     /** After a poll that did not finish the job: when to poll next, and hand the lease back. False: the task ended meanwhile. */
-    async reschedulePoll(id: string, pollerId: string, s: { nextPollAt: number; polls: number; failures: number; progress: number }): Promise<boolean> {
+    async reschedulePoll(id: string, pollerId: string, s: {
+      nextPollAt: number; polls: number; failures: number; progress: number;
+      /** The next-poll time the claim set; an earlier one now means a callback asked for a poll meanwhile. */
+      claimedNextPollAt?: number;
+    }): Promise<boolean> {
       const p = Math.max(0, Math.min(99, Math.floor(s.progress)));
+      // A callback during this poll moved next_poll_at before the claim's value: keep it (poll again now) rather than lose it.
+      const next = s.claimedNextPollAt === undefined ? sql<number>`${s.nextPollAt}`
+        : sql<number>`case when upstream_next_poll_at < ${s.claimedNextPollAt} then upstream_next_poll_at else ${s.nextPollAt} end`;
       const r = await db.updateTable('tasks')
         .set({
-          upstream_next_poll_at: s.nextPollAt, upstream_polls: s.polls, upstream_failures: s.failures,
+          upstream_next_poll_at: next, upstream_polls: s.polls, upstream_failures: s.failures,
           progress: sql`case when progress < ${p} then ${p} else progress end`, lease_owner: null, lease_expires_at: 0,
         })
         .where('id', '=', id).where('lease_owner', '=', pollerId).where('status', '=', 'processing')
