@@ -5,14 +5,17 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Logger } from 'pino';
 import { ApiError, errors, isApiError } from '../domain/errors.ts';
 
+/** The Google SDK surfaces (Gemini API, Vertex AI): their clients parse Google's error envelope, not §10. */
+const GOOGLE_PATHS = /^\/(v1beta|v1beta1)\/|^\/v1\/(projects|publishers)\//;
+
 /** Fastify's own client errors, translated into the catalogue. */
-function fromFastify(err: FastifyError, bodyLimit: number, contentType: string | undefined): ApiError | undefined {
+function fromFastify(err: FastifyError, bodyLimit: number, contentType: string | undefined, accepts: string[]): ApiError | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
     case 'FST_REQ_FILE_TOO_LARGE':
       return errors.bodyTooLarge(bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType(contentType, ['application/json', 'multipart/form-data']);
+      return errors.unsupportedMediaType(contentType, accepts);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.invalid('invalid_json', 'The request body is empty; send a JSON object.');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -51,7 +54,9 @@ const DB_TRANSIENT = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', '40001', '40P01', 
  * differs in the envelope it renders.
  */
 export function resolveApiError(err: FastifyError, bodyLimit: number, req: FastifyRequest): ApiError {
-  let api = isApiError(err) ? err : fromFastify(err, bodyLimit, req.headers['content-type']);
+  // The Google surfaces take JSON only; the native API and the OpenAI surface also take multipart.
+  const accepts = GOOGLE_PATHS.test(req.url) ? ['application/json'] : ['application/json', 'multipart/form-data'];
+  let api = isApiError(err) ? err : fromFastify(err, bodyLimit, req.headers['content-type'], accepts);
   if (!api && DB_TRANSIENT.has(String((err as { code?: unknown }).code ?? ''))) {
     req.log.warn({ err }, 'database busy');
     api = errors.unavailable('The database is busy right now; retry the request in a moment.', 1);
@@ -63,9 +68,6 @@ export function resolveApiError(err: FastifyError, bodyLimit: number, req: Fasti
   if (api.status >= 500 && !DB_TRANSIENT.has(String((err as { code?: unknown }).code ?? ''))) req.log.error({ err: api.cause ?? api }, api.message);
   return api;
 }
-
-/** The Google SDK surfaces (Gemini API, Vertex AI): their clients parse Google's error envelope, not §10. */
-const GOOGLE_PATHS = /^\/(v1beta|v1beta1)\/|^\/v1\/(projects|publishers)\//;
 
 function render(err: FastifyError, bodyLimit: number, req: FastifyRequest, reply: FastifyReply) {
   const api = resolveApiError(err, bodyLimit, req);

@@ -153,7 +153,11 @@ describe('Gemini REST spellings and errors', () => {
     expect(await badJson.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', details: [{ reason: 'invalid_json' }] } });
     const text = await goog(path, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
     expect(text.status).toBe(415);
-    expect(await text.json()).toMatchObject({ error: { code: 415, status: 'INVALID_ARGUMENT' } });
+    const body = (await text.json()) as { error: { message: string } };
+    expect(body).toMatchObject({ error: { code: 415, status: 'INVALID_ARGUMENT' } });
+    // This surface takes JSON only, so the message does not offer multipart.
+    expect(body.error.message).toContain('application/json');
+    expect(body.error.message).not.toContain('multipart');
   });
 
   it('unknown routes and file ids under /v1beta are 404 in Google\'s envelope', async () => {
