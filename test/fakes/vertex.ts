@@ -19,13 +19,15 @@ const MODELS: Record<string, { durations: number[]; veo3: boolean }> = {
 const PARAM_FIELDS = new Set(['aspectRatio', 'durationSeconds', 'enhancePrompt', 'generateAudio', 'negativePrompt', 'personGeneration', 'resolution', 'sampleCount', 'seed', 'storageUri', 'compressionQuality', 'resizeMode', 'fps', 'pubsubTopic']);
 
 /** How operations end; 'gcs' answers with a gs:// URI whose object was never written (deleted by a lifecycle rule, say). */
-export type VertexOutcome = 'ok' | 'gcs' | 'filtered' | 'failed';
+export type VertexOutcome = 'ok' | 'gcs' | 'foreign-gcs' | 'filtered' | 'failed';
 
 export interface VertexFake extends FakeServer {
   baseUrl: string;
   script: { submit: Scripted[]; poll: Scripted[] };
   outcome: VertexOutcome;
   pollsUntilDone: number;
+  /** The video answered inline (default: the small sample clip). */
+  inlineVideo: Buffer | null;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface VertexFake extends FakeServer {
 export async function startVertexFake(o: { project: string; location: string; token: BearerCheck; storage?: StorageFake }): Promise<VertexFake> {
   const ops = new Map<string, { polls: number; outcome: VertexOutcome; storageUri: string | undefined }>();
   let folders = 0;
-  const fake: Partial<VertexFake> = { script: { submit: [], poll: [] }, outcome: 'ok', pollsUntilDone: 2 };
+  const fake: Partial<VertexFake> = { script: { submit: [], poll: [] }, outcome: 'ok', pollsUntilDone: 2, inlineVideo: null };
   const err = (res: ServerResponse, code: number, message: string) => sendJson(res, code, googleError(code, message));
   const server = await startFake((req, res, rec) => {
     const problem = bearerProblem(req, o.token);
@@ -68,9 +70,14 @@ export async function startVertexFake(o: { project: string; location: string; to
     switch (op.outcome) {
       case 'failed': return sendJson(res, 200, { name, done: true, error: { code: 3, message: 'Unsupported image content.' } });
       case 'filtered': return sendJson(res, 200, { name, done: true, response: response([], 1) });
-      case 'gcs': return sendJson(res, 200, { name, done: true, response: response([{ gcsUri: 'gs://bucket/123/sample_0.mp4', mimeType: 'video/mp4' }]) });
+      case 'gcs': {
+        const bucket = op.storageUri ? /^gs:\/\/([^/]+)/.exec(op.storageUri)![1] : 'bucket';
+        return sendJson(res, 200, { name, done: true, response: response([{ gcsUri: `gs://${bucket}/123/sample_0.mp4`, mimeType: 'video/mp4' }]) });
+      }
+      // A URI in a bucket the request never named (what a confused or hostile answer would give).
+      case 'foreign-gcs': return sendJson(res, 200, { name, done: true, response: response([{ gcsUri: 'gs://someone-elses-bucket/secret.mp4', mimeType: 'video/mp4' }]) });
       default: {
-        if (op.storageUri === undefined) return sendJson(res, 200, { name, done: true, response: response([{ bytesBase64Encoded: sampleMp4().toString('base64'), mimeType: 'video/mp4' }]) });
+        if (op.storageUri === undefined) return sendJson(res, 200, { name, done: true, response: response([{ bytesBase64Encoded: (fake.inlineVideo ?? sampleMp4()).toString('base64'), mimeType: 'video/mp4' }]) });
         // gs://BUCKET/<prefix>/<numeric folder>/sample_0.mp4, written once the operation is done.
         const [, bucket, rest] = /^gs:\/\/([^/]+)\/?(.*)$/.exec(op.storageUri)!;
         const prefix = rest!.replace(/\/+$/, '');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 // The Vertex adapter with a service-account key and Cloud Storage results,
 // over real loopback HTTP against strict fakes of Google's token endpoint,
 // Vertex AI and the Cloud Storage JSON API. The token fake verifies every JWT
@@ -118,6 +119,25 @@ describe('service-account tokens', () => {
     expect(sent.length).toBe(2);
     expect(sent[0]).not.toBe(sent[1]);
     expect(auth.isValid(sent[1]!)).toBe(true);
+  });
+
+  it('an inline video well over 8 MB is read whole (the answer cap is 256 MB for polls)', async () => {
+    vertex.inlineVideo = randomBytes(12 * 1024 * 1024);
+    try {
+      const { video } = await run(adapter(serviceAccount()));
+      expect(video.kind === 'bytes' && video.data.equals(vertex.inlineVideo)).toBe(true);
+    } finally {
+      vertex.inlineVideo = null;
+    }
+  });
+
+  it('a gs:// result outside the configured bucket is refused, never fetched', async () => {
+    vertex.outcome = 'foreign-gcs';
+    const storageBefore = storage.requests.length;
+    const e = await refusal(run(adapter(serviceAccount(), { storageUri: 'gs://my-results/veo/' })));
+    expect(e.code).toBe('upstream_invalid_response');
+    expect(e.message).toContain('my-results');
+    expect(storage.requests.length).toBe(storageBefore);
   });
 
   it('refreshes five minutes before expiry, and the fake refuses a token past it', async () => {
@@ -247,10 +267,11 @@ describe('Cloud Storage (gs://) results', () => {
     vertex.outcome = 'gcs'; // a gs:// URI whose object was never written
     const a = adapter(serviceAccount(), { storageUri: STORAGE_URI });
     const { video } = await run(a);
-    expect(video).toEqual({ kind: 'url', url: 'gs://bucket/123/sample_0.mp4' });
-    const e = await refusal(a.download('gs://bucket/123/sample_0.mp4', join(dir, 'x.mp4'), never));
+    const uri = `${STORAGE_URI.match(/^gs:\/\/[^/]+/)![0]}/123/sample_0.mp4`;
+    expect(video).toEqual({ kind: 'url', url: uri });
+    const e = await refusal(a.download(uri, join(dir, 'x.mp4'), never));
     expect(e).toMatchObject({ code: 'upstream_rejected', retryable: false });
-    expect(e.message).toContain('gs://bucket/123/sample_0.mp4 does not exist in Cloud Storage (HTTP 404)');
+    expect(e.message).toContain(`${uri} does not exist in Cloud Storage (HTTP 404)`);
   });
 
   it('a redirect to another origin is followed without the Authorization header', async () => {

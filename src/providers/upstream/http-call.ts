@@ -20,6 +20,8 @@ export interface CallOptions {
   secrets: readonly string[];
   /** Reads the upstream's own error message from its error body. */
   errorMessage: (body: unknown) => string | undefined;
+  /** Largest answer accepted (default 8 MB); a poll that may carry the video inline needs more. */
+  maxBytes?: number;
 }
 
 const MAX_MESSAGE = 500;
@@ -52,7 +54,7 @@ export async function callJson(o: CallOptions): Promise<unknown> {
     });
     status = res.statusCode;
     retryAfter = res.headers['retry-after'];
-    text = await readText(res.body, MAX_JSON_BYTES);
+    text = await readText(res.body, o.maxBytes ?? MAX_JSON_BYTES);
   } catch (e) {
     if (o.signal.aborted || e instanceof ProviderError) throw e;
     if (timeout.aborted) {

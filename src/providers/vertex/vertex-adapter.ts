@@ -22,6 +22,12 @@ export interface VertexOptions {
 }
 
 const LABEL = 'Vertex AI';
+/**
+ * Without VERTEX_STORAGE_URI the video arrives base64 inside the poll answer.
+ * 256 MB of JSON (~190 MB of video) is far above a Veo clip and well inside
+ * what one string can hold; bigger results need VERTEX_STORAGE_URI.
+ */
+const INLINE_ANSWER_BYTES = 256 * 1024 * 1024;
 
 interface Operation {
   name?: unknown;
@@ -34,13 +40,14 @@ interface Operation {
 export function vertexAdapter(o: VertexOptions): UpstreamAdapter {
   const base = o.baseUrl.replace(/\/+$/, '');
   const storageBaseUrl = o.storageBaseUrl ?? DEFAULT_STORAGE_BASE_URL;
-  const once = async (path: string, signal: AbortSignal, json: unknown): Promise<{ body: unknown } | { refused: ProviderError }> => {
+  const ownBucket = o.storageUri ? /^gs:\/\/([^/]+)/.exec(o.storageUri)?.[1] : undefined;
+  const once = async (path: string, signal: AbortSignal, json: unknown, maxBytes?: number): Promise<{ body: unknown } | { refused: ProviderError }> => {
     const token = await o.token.token(signal);
     try {
       return {
         body: await callJson({
           method: 'POST', url: `${base}${path}`, headers: { authorization: `Bearer ${token}` }, signal, json, label: LABEL,
-          timeoutMs: o.requestTimeoutMs, secrets: [token], errorMessage: googleErrorMessage,
+          timeoutMs: o.requestTimeoutMs, secrets: [token], errorMessage: googleErrorMessage, ...(maxBytes ? { maxBytes } : {}),
         }),
       };
     } catch (e) {
@@ -51,10 +58,10 @@ export function vertexAdapter(o: VertexOptions): UpstreamAdapter {
   };
   // A cached token Vertex refuses (401/403: revoked before its expiry) is dropped and the call tried once more
   // with a fresh one, instead of every poll failing until the scheduled refresh an hour later.
-  const call = async (path: string, signal: AbortSignal, json: unknown) => {
-    const first = await once(path, signal, json);
+  const call = async (path: string, signal: AbortSignal, json: unknown, maxBytes?: number) => {
+    const first = await once(path, signal, json, maxBytes);
     if ('body' in first) return first.body;
-    const second = await once(path, signal, json);
+    const second = await once(path, signal, json, maxBytes);
     if ('body' in second) return second.body;
     throw second.refused;
   };
@@ -69,7 +76,7 @@ export function vertexAdapter(o: VertexOptions): UpstreamAdapter {
     },
     async poll(name, signal): Promise<PollOutcome> {
       const model = modelOf(name) ?? '';
-      const op = (await call(`${vertexModelPath(o.project, o.location, model)}:fetchPredictOperation`, signal, { operationName: name })) as Operation;
+      const op = (await call(`${vertexModelPath(o.project, o.location, model)}:fetchPredictOperation`, signal, { operationName: name }, INLINE_ANSWER_BYTES)) as Operation;
       if (op.done !== true) return { done: false };
       if (op.error) {
         throw new ProviderError('upstream_rejected', `${LABEL}: ${typeof op.error.message === 'string' ? op.error.message : 'the operation failed'}`);
@@ -80,7 +87,13 @@ export function vertexAdapter(o: VertexOptions): UpstreamAdapter {
         throw invalidResponse(LABEL, 'a generated video');
       }
       if (typeof v.bytesBase64Encoded === 'string' && v.bytesBase64Encoded) return { done: true, video: { kind: 'bytes', data: Buffer.from(v.bytesBase64Encoded, 'base64') } };
-      if (typeof v.gcsUri === 'string' && (v.gcsUri.startsWith('https://') || parseGsUri(v.gcsUri))) return { done: true, video: { kind: 'url', url: v.gcsUri } };
+      if (typeof v.gcsUri === 'string' && v.gcsUri.startsWith('gs://')) {
+        const gs = parseGsUri(v.gcsUri);
+        // The token can read more than our results: only the bucket Vertex was told to write to is fetched.
+        if (!gs || (ownBucket && gs.bucket !== ownBucket)) throw invalidResponse(LABEL, `a result in the configured bucket ${ownBucket ?? ''}`.trim());
+        return { done: true, video: { kind: 'url', url: v.gcsUri } };
+      }
+      if (typeof v.gcsUri === 'string' && v.gcsUri.startsWith('https://')) return { done: true, video: { kind: 'url', url: v.gcsUri } };
       throw invalidResponse(LABEL, 'video bytes or a gs:// or https:// gcsUri');
     },
     async download(url, path, signal) {
