@@ -25,9 +25,10 @@ interface Operation {
 /** Veo through the Gemini API (generativelanguage.googleapis.com), key in x-goog-api-key. */
 export function geminiAdapter(o: GeminiOptions): UpstreamAdapter {
   const base = o.baseUrl.replace(/\/+$/, '');
-  const call = (method: 'GET' | 'POST', path: string, signal: AbortSignal, json?: unknown) => callJson({
+  const call = (method: 'GET' | 'POST', path: string, signal: AbortSignal, json?: unknown, maxBytes?: number) => callJson({
     method, url: `${base}${path}`, headers: { 'x-goog-api-key': o.apiKey }, signal, label: LABEL,
     timeoutMs: o.requestTimeoutMs, secrets: [o.apiKey], errorMessage: googleErrorMessage, ...(json === undefined ? {} : { json }),
+    ...(maxBytes ? { maxBytes } : {}),
   });
   return {
     name: 'gemini',
@@ -37,7 +38,8 @@ export function geminiAdapter(o: GeminiOptions): UpstreamAdapter {
       return op.name;
     },
     async poll(name, signal): Promise<PollOutcome> {
-      const op = (await call('GET', `/v1beta/${name}`, signal)) as Operation;
+      // A done operation may carry the clip inline (encodedVideo): read up to 256 MB, as for Vertex.
+      const op = (await call('GET', `/v1beta/${name}`, signal, undefined, 256 * 1024 * 1024)) as Operation;
       if (op.done !== true) return { done: false };
       if (op.error) {
         const msg = typeof op.error.message === 'string' ? op.error.message : 'the operation failed';
