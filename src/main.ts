@@ -4,8 +4,7 @@ import { runCli, UsageError } from './cli/commands.ts';
 /** `reelay <command>`: the one entry point for the server, the admin CLI and the API client commands. */
 async function main(argv: string[]): Promise<number> {
   try {
-    const config = loadConfig();
-    return await runCli(argv, config);
+    return await runCli(argv, () => loadConfig());
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);

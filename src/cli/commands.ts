@@ -10,12 +10,17 @@ import { CLIENT_COMMANDS, processIO, runClientCommand } from './client-commands.
 
 export { UsageError };
 
-/** Returns the exit code; `serve` resolves only when the server has shut down. */
-export async function runCli(argv: string[], config: Config): Promise<number> {
+/**
+ * Returns the exit code; `serve` resolves only when the server has shut down.
+ * The server's configuration is read only by the commands that use it: a client
+ * command on a machine with a half-configured (or invalid) server environment still works.
+ */
+export async function runCli(argv: string[], loadServerConfig: () => Config): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') throw new UsageError('no command given');
   // Client commands talk to a server over HTTP; `credits` alone is the caller's balance, `credits grant|show` the admin ones.
   if (CLIENT_COMMANDS.has(command) && (command !== 'credits' || !sub || sub.startsWith('-'))) return runClientCommand(command, argv.slice(1), processIO());
+  const config = loadServerConfig();
   if (command === 'serve') {
     const { values } = parseArgs({ args: argv.slice(1), options: { demo: { type: 'boolean', default: false }, role: { type: 'string' } }, strict: true });
     const role = values.role ?? config.role;

@@ -77,6 +77,14 @@ describe('reelay status, tasks, cancel, credits', () => {
     expect(again.stderr).toMatch(/already|cancelled/);
     expect(again.stderr).toContain('task_not_cancellable');
     expect(JSON.parse(again.stdout)).toMatchObject({ error: { code: 'task_not_cancellable', status: 409 } });
+
+    // A client command never reads the server's settings: an invalid one in the environment does not stop it.
+    const broken = await cli(['status', id, '--json', ...on(q)], { ...env, PORT: 'not-a-port', REELAY_UPSTREAM_CHANNELS: '[{' });
+    expect(broken.code, broken.stderr).toBe(0);
+    expect(JSON.parse(broken.stdout)).toMatchObject({ id, status: 'cancelled' });
+    const admin = await cli(['keys', 'list'], { ...env, PORT: 'not-a-port' });
+    expect(admin.code).toBe(2);
+    expect(admin.stderr).toContain('PORT');
   });
 
   it('tasks prints an aligned table (newest first) and --json an array', async () => {
