@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { loadCatalog } from '../../src/domain/catalog.ts';
@@ -147,6 +150,25 @@ describe('upstream configuration', () => {
       ['gemini', 1, 0, 20], ['gemini-b', 3, 0, 5], ['vertex-eu', 1, -1, 20],
     ]);
     expect(c.upstreams.channels[2]).toMatchObject({ baseUrl: 'https://europe-west4-aiplatform.googleapis.com', models: ['veo-3.0-generate-001'] });
+  });
+
+  it('a REELAY_CONFIG file gives the channels as a JSON array (API.md §11: several channels per provider)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'reelay-cfg-'));
+    try {
+      const file = join(dir, 'reelay.json');
+      await writeFile(file, JSON.stringify({
+        REELAY_UPSTREAM_POLL_MS: 500,
+        REELAY_UPSTREAM_CHANNELS: [
+          { name: 'vidu-a', provider: 'vidu', apiKey: 'k1', weight: 2 },
+          { name: 'vidu-b', provider: 'vidu', apiKey: 'k2', priority: -1 },
+        ],
+      }));
+      const c = loadConfig({ REELAY_CONFIG: file });
+      expect(c.upstreams.pollMs).toBe(500);
+      expect(c.upstreams.channels.map((ch) => [ch.name, ch.provider, ch.weight, ch.priority])).toEqual([['vidu-a', 'vidu', 2, 0], ['vidu-b', 'vidu', 1, -1]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses bad channels with the field named and never echoes a credential', () => {
