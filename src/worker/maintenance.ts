@@ -3,6 +3,7 @@ import type { TasksRepo } from '../infra/db/tasks-repo.ts';
 import type { Lifecycle } from '../domain/task-lifecycle.ts';
 import type { BlobStore } from '../infra/blob/blob-store.ts';
 import { OFF_PEAK_MAX_AGE_MS } from '../domain/off-peak.ts';
+import { newWorkerId } from '../domain/ids.ts';
 
 export interface MaintenanceDeps {
   tasks: TasksRepo;
@@ -49,7 +50,7 @@ export function createMaintenance(d: MaintenanceDeps) {
     // nobody can collect them, so once past the wait limit they fail with a refund.
     let orphaned = 0;
     if (d.upstream) {
-      const owner = `maintenance_${process.pid}`;
+      const owner = `maintenance_${newWorkerId()}`;
       const ids = await d.tasks.claimOrphanedUpstream(owner, d.now(), d.upstream.leaseMs, d.now() - d.upstream.maxWaitMs, d.upstream.knownChannels);
       for (const id of ids) {
         const row = await d.lifecycle.fail(id, owner, d.now(), 'provider_unavailable',
