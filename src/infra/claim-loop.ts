@@ -18,13 +18,8 @@ export interface ClaimLoopOptions<T> {
  */
 export function claimLoop<T>(o: ClaimLoopOptions<T>) {
   let active = false;
-  let wakeUp: (() => void) | null = null;
   let done: Promise<void> = Promise.resolve();
-
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(() => { wakeUp = null; resolve(); }, ms);
-    wakeUp = () => { clearTimeout(t); wakeUp = null; resolve(); };
-  });
+  const { sleep, wake } = wakeableSleep();
 
   async function loop() {
     let backoff = 0;
@@ -41,7 +36,7 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
         continue;
       }
       if (item === undefined) { await sleep(o.pollMs); continue; }
-      void o.run(item).finally(() => wakeUp?.());
+      void o.run(item).finally(wake);
     }
   }
 
@@ -52,14 +47,24 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
       done = loop();
     },
     /** Skip the rest of the idle wait (new work, or capacity freed). */
-    wake() {
-      wakeUp?.();
-    },
+    wake,
     /** Stop claiming; resolves once the loop itself has exited (not the work it started). */
     async stop() {
       active = false;
-      wakeUp?.();
+      wake();
       await done;
     },
+  };
+}
+
+/** A loop's idle wait that `wake()` cuts short (new work arrived, capacity freed, stopping). */
+export function wakeableSleep() {
+  let wakeUp: (() => void) | null = null;
+  return {
+    sleep: (ms: number) => new Promise<void>((resolve) => {
+      const t = setTimeout(() => { wakeUp = null; resolve(); }, ms);
+      wakeUp = () => { clearTimeout(t); wakeUp = null; resolve(); };
+    }),
+    wake: () => wakeUp?.(),
   };
 }

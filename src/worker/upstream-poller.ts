@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { newWorkerId } from '../domain/ids.ts';
 import type { TasksRepo, UpstreamPollRow } from '../infra/db/tasks-repo.ts';
-import { delay } from '../infra/rate-bucket.ts';
+import { wakeableSleep } from '../infra/claim-loop.ts';
 import { limiter } from '../infra/limiter.ts';
 import { ProviderError } from '../providers/provider.ts';
 import type { Channel } from '../providers/upstream/channels.ts';
@@ -12,6 +12,7 @@ import { estimatedProgress, failureDelay, nextPollDelay, type PollTiming } from 
 import type { PollOutcome, ResultVideo } from '../providers/upstream/upstream-provider.ts';
 import { completeWithOutput, finishOutput, type PublishDeps } from './finish-output.ts';
 import { classifyFailure, defaultSeed } from './failure.ts';
+import { keepLease } from './lease.ts';
 
 export type PollOutcomeLabel = 'pending' | 'done' | 'failed' | 'error' | 'throttled';
 
@@ -57,19 +58,14 @@ type Job = { row: UpstreamPollRow; channel: Channel; submittedAt: number; log: L
 export function createUpstreamPoller(d: PollerDeps) {
   const id = newWorkerId();
   const random = d.random ?? Math.random;
-  const polling = new Map<string, AbortController>();
+  const polling = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const downloading = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const downloadSlot = limiter(d.downloads);
   const stopping = new AbortController();
   let active = false;
   let loopDone: Promise<void> = Promise.resolve();
-  let wakeUp: (() => void) | null = null;
   let turn = 0;
-
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(() => { wakeUp = null; resolve(); }, ms);
-    wakeUp = () => { clearTimeout(t); wakeUp = null; resolve(); };
-  });
+  const { sleep, wake } = wakeableSleep();
 
   async function loop() {
     let backoff = 0;
@@ -105,32 +101,32 @@ export function createUpstreamPoller(d: PollerDeps) {
     // Still in hand here from an earlier lease: that handler carries on.
     if (polling.has(row.id) || downloading.has(row.id)) return;
     const abort = new AbortController();
-    polling.set(row.id, abort);
+    let log: Logger | undefined;
     const job: Job = {
       row, channel, submittedAt: Number(row.upstream_submitted_at ?? d.now()), claimedNextPollAt,
-      log: d.log.child({ taskId: row.id, poller: id, channel: channel.name }),
+      // Made only when something is logged: most polls log nothing, and there are ~1 000 a second.
+      get log() { return log ??= d.log.child({ taskId: row.id, poller: id, channel: channel.name }); },
     };
-    void poll(job, abort)
+    const done = poll(job, abort)
       .catch((e) => job.log.error({ err: e }, 'upstream poll bookkeeping failed; the job is polled again when its lease lapses'))
       .finally(() => {
         polling.delete(row.id);
-        if (polling.size <= Math.floor(d.concurrency / 2)) wakeUp?.();
+        if (polling.size <= Math.floor(d.concurrency / 2)) wake();
       });
+    polling.set(row.id, { abort, done });
   }
 
-  /** Keeps the lease while a job is in hand; losing it (cancelled, taken over) aborts the work. */
-  function keepLease(taskId: string, abort: AbortController): () => void {
+  /** Keeps the lease while a job is in hand; losing it (cancelled, taken over) or stopping aborts the work. */
+  function holdJob(taskId: string, abort: AbortController): () => void {
     const onStop = () => abort.abort();
     stopping.signal.addEventListener('abort', onStop, { once: true });
-    const timer = setInterval(() => {
-      d.tasks.renewLease(taskId, id, d.now() + d.leaseMs).then((ok) => { if (!ok) abort.abort(); }, () => {});
-    }, Math.max(100, Math.floor(d.leaseMs / 3)));
-    return () => { clearInterval(timer); stopping.signal.removeEventListener('abort', onStop); };
+    const stopRenewing = keepLease({ tasks: d.tasks, taskId, ownerId: id, leaseMs: d.leaseMs, now: d.now, onLost: onStop });
+    return () => { stopRenewing(); stopping.signal.removeEventListener('abort', onStop); };
   }
 
   async function poll(job: Job, abort: AbortController): Promise<void> {
     const { row, channel } = job;
-    const release = keepLease(row.id, abort);
+    const release = holdJob(row.id, abort);
     try {
       const t0 = performance.now();
       let out: PollOutcome | undefined;
@@ -226,7 +222,7 @@ export function createUpstreamPoller(d: PollerDeps) {
     const abort = new AbortController();
     const entry = { abort, done: Promise.resolve() };
     downloading.set(job.row.id, entry);
-    const release = keepLease(job.row.id, abort);
+    const release = holdJob(job.row.id, abort);
     entry.done = (async () => {
       try {
         if (!(await d.tasks.renewLease(job.row.id, id, d.now() + d.leaseMs))) return;
@@ -286,18 +282,16 @@ export function createUpstreamPoller(d: PollerDeps) {
       loopDone = loop();
     },
     /** Something became due in this process (a callback arrived): look now. */
-    wake() {
-      wakeUp?.();
-    },
+    wake,
     /**
      * Stop claiming; stop polls at once and hand their jobs back. Downloads get
      * until the deadline, then are stopped and handed back the same way.
      */
     async stop(deadlineMs = 10_000) {
       active = false;
-      wakeUp?.();
+      wake();
       await loopDone;
-      for (const a of polling.values()) a.abort();
+      for (const p of polling.values()) p.abort.abort();
       const downloads = () => Promise.all([...downloading.values()].map((x) => x.done));
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<boolean>((r) => { timer = setTimeout(() => r(true), deadlineMs); timer.unref(); });
@@ -305,7 +299,7 @@ export function createUpstreamPoller(d: PollerDeps) {
       clearTimeout(timer);
       if (timedOut) stopping.abort();
       await downloads();
-      while (polling.size) await delay(10);
+      await Promise.all([...polling.values()].map((p) => p.done));
     },
     get busy() {
       return polling.size + downloading.size;

@@ -13,6 +13,7 @@ import { orderChannels, submitWithFailover, type Channel } from '../providers/up
 import { nextPollDelay, type PollTiming } from '../providers/upstream/poll-schedule.ts';
 import { publishOutput } from './finish-output.ts';
 import { classifyFailure, defaultSeed } from './failure.ts';
+import { keepLease } from './lease.ts';
 import { claimLoop } from '../infra/claim-loop.ts';
 import type { Lifecycle } from '../domain/task-lifecycle.ts';
 
@@ -76,12 +77,11 @@ export function createWorker(d: WorkerDeps) {
       await d.lifecycle.fail(row.id, id, d.now(), 'provider_unavailable', `No provider is configured for ${row.model} (${row.provider}).`);
       return;
     }
-    const renew = setInterval(() => {
-      d.tasks.renewLease(row.id, id, d.now() + d.leaseMs).then((ok) => {
-        // Lost the lease: the task was cancelled (or another worker took over after a stall).
-        if (!ok) abort.abort();
-      }, (e) => log.warn({ err: e }, 'lease renewal failed'));
-    }, Math.max(100, Math.floor(d.leaseMs / 3)));
+    const stopRenewing = keepLease({
+      tasks: d.tasks, taskId: row.id, ownerId: id, leaseMs: d.leaseMs, now: d.now,
+      // Lost the lease: the task was cancelled (or another worker took over after a stall).
+      onLost: () => abort.abort(), onError: (e) => log.warn({ err: e }, 'lease renewal failed'),
+    });
     const workDir = await mkdtemp(join(d.scratchDir ?? tmpdir(), `reelay-${row.id}-`));
     try {
       const inputKeys = JSON.parse(row.input_keys) as string[];
@@ -116,7 +116,7 @@ export function createWorker(d: WorkerDeps) {
       await d.lifecycle.fail(row.id, id, d.now(), outcome.code, outcome.message);
       d.onRendered?.((d.now() - started) / 1000, 'failed');
     } finally {
-      clearInterval(renew);
+      stopRenewing();
       lastProgressWrite.delete(row.id);
       await rm(workDir, { recursive: true, force: true });
     }
