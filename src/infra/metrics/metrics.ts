@@ -61,6 +61,9 @@ export function createMetrics(queue: QueueStats, now: () => number, ledger?: Led
     labelNames: ['outcome'] as const, registers: [registry],
   });
 
+  // Two gauges read the same query: one query per scrape, shared while it runs.
+  let backlogQuery: ReturnType<QueueStats['upstreamBacklog']> | null = null;
+  const backlog = () => (backlogQuery ??= queue.upstreamBacklog(now()).finally(() => { backlogQuery = null; }));
   const upstreamPolls = new Histogram({
     name: 'reelay_upstream_poll_duration_seconds', help: 'One poll of an upstream job, by channel and outcome (pending, done, failed, error, throttled)',
     labelNames: ['channel', 'outcome'] as const, registers: [registry], buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
@@ -71,13 +74,13 @@ export function createMetrics(queue: QueueStats, now: () => number, ledger?: Led
   });
   new Gauge({
     name: 'reelay_upstream_in_flight', help: 'Tasks whose upstream job is being polled', registers: [registry],
-    async collect() { this.set((await queue.upstreamBacklog(now())).inFlight); },
+    async collect() { this.set((await backlog()).inFlight); },
   });
   new Gauge({
     name: 'reelay_upstream_poll_lag_seconds', help: 'How overdue the most overdue upstream poll is (0 when none): the poller keeping up',
     registers: [registry],
     async collect() {
-      const t = (await queue.upstreamBacklog(now())).oldestDueAt;
+      const t = (await backlog()).oldestDueAt;
       this.set(t == null ? 0 : Math.max(0, (now() - t) / 1000));
     },
   });
