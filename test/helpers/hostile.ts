@@ -61,6 +61,20 @@ export function multipartBody(parts: { headers: string; body: string | Buffer }[
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
+type ErrorWant = { status?: number | number[]; code?: string | string[]; requestId?: boolean; label?: string };
+
+/** What every surface's client error shares: a 4xx (never 5xx), JSON, and (unless told) an x-request-id. */
+async function readClientError(res: Response, want: ErrorWant): Promise<{ text: string; label: string }> {
+  const text = await res.text();
+  const label = `${want.label ?? ''} → ${res.status} ${text.slice(0, 300)}`;
+  expect(res.status, label).toBeGreaterThanOrEqual(400);
+  expect(res.status, label).toBeLessThan(500);
+  if (want.status !== undefined) expect([want.status].flat(), label).toContain(res.status);
+  expect(res.headers.get('content-type') ?? '', label).toMatch(/^application\/json/);
+  if (want.requestId !== false) expect(res.headers.get('x-request-id'), label).toMatch(/\S/);
+  return { text, label };
+}
+
 export interface ErrorEnvelope { error: { type: string; code: string; message: string; param: string | null } }
 
 /**
@@ -69,15 +83,9 @@ export interface ErrorEnvelope { error: { type: string; code: string; message: s
  */
 export async function expectErrorEnvelope(
   res: Response,
-  want: { status?: number | number[]; code?: string | string[]; requestId?: boolean; label?: string } = {},
+  want: ErrorWant = {},
 ): Promise<ErrorEnvelope> {
-  const text = await res.text();
-  const label = `${want.label ?? ''} → ${res.status} ${text.slice(0, 300)}`;
-  expect(res.status, label).toBeGreaterThanOrEqual(400);
-  expect(res.status, label).toBeLessThan(500);
-  if (want.status !== undefined) expect([want.status].flat(), label).toContain(res.status);
-  expect(res.headers.get('content-type') ?? '', label).toMatch(/^application\/json/);
-  if (want.requestId !== false) expect(res.headers.get('x-request-id'), label).toMatch(/\S/);
+  const { text, label } = await readClientError(res, want);
   const b = JSON.parse(text) as ErrorEnvelope;
   expect(Object.keys(b), label).toEqual(['error']);
   expect(Object.keys(b.error).sort(), label).toEqual(['code', 'message', 'param', 'type']);
@@ -109,15 +117,9 @@ const GOOGLE_STATUS: Record<number, string[]> = {
  */
 export async function expectGoogleErrorEnvelope(
   res: Response,
-  want: { status?: number | number[]; code?: string | string[]; requestId?: boolean; label?: string } = {},
+  want: ErrorWant = {},
 ): Promise<GoogleErrorEnvelope> {
-  const text = await res.text();
-  const label = `${want.label ?? ''} → ${res.status} ${text.slice(0, 300)}`;
-  expect(res.status, label).toBeGreaterThanOrEqual(400);
-  expect(res.status, label).toBeLessThan(500);
-  if (want.status !== undefined) expect([want.status].flat(), label).toContain(res.status);
-  expect(res.headers.get('content-type') ?? '', label).toMatch(/^application\/json/);
-  if (want.requestId !== false) expect(res.headers.get('x-request-id'), label).toMatch(/\S/);
+  const { text, label } = await readClientError(res, want);
   const b = JSON.parse(text) as GoogleErrorEnvelope;
   expect(Object.keys(b), label).toEqual(['error']);
   expect(Object.keys(b.error).sort(), label).toEqual(['code', 'details', 'message', 'status']);
