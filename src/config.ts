@@ -129,6 +129,9 @@ export type ChannelConfig = ChannelBase & (
       readonly storageBaseUrl: string }
   | { readonly provider: 'vidu'; readonly apiKey: string; readonly baseUrl: string });
 
+/** Vertex AI's regional endpoint (UPSTREAM.md §3). */
+const vertexEndpoint = (location: string) => `https://${location}-aiplatform.googleapis.com`;
+
 /** The simple form (one channel per provider, named after it) plus REELAY_UPSTREAM_CHANNELS. */
 function channelsFrom(e: Env, problems: string[]): ChannelConfig[] {
   const common = { priority: 0, weight: 1, models: null, ratePerSecond: e.REELAY_UPSTREAM_RATE_PER_SECOND };
@@ -138,7 +141,7 @@ function channelsFrom(e: Env, problems: string[]): ChannelConfig[] {
   if (e.VERTEX_PROJECT && vertexAuth) {
     out.push({
       ...common, name: 'vertex', provider: 'vertex', project: e.VERTEX_PROJECT, location: e.VERTEX_LOCATION, auth: vertexAuth,
-      baseUrl: e.VERTEX_BASE_URL ?? `https://${e.VERTEX_LOCATION}-aiplatform.googleapis.com`, storageUri: e.VERTEX_STORAGE_URI,
+      baseUrl: e.VERTEX_BASE_URL ?? vertexEndpoint(e.VERTEX_LOCATION), storageUri: e.VERTEX_STORAGE_URI,
       storageBaseUrl: e.VERTEX_STORAGE_BASE_URL,
     });
   } else if (e.VERTEX_PROJECT && !vertexAuth) {
@@ -168,7 +171,7 @@ function channelsFrom(e: Env, problems: string[]): ChannelConfig[] {
           ...base, provider: 'vertex', project: c.project, location: c.location, storageUri: c.storageUri,
           storageBaseUrl: c.storageBaseUrl ?? e.VERTEX_STORAGE_BASE_URL,
           auth: c.accessToken ? { accessToken: c.accessToken } : { credentialsFile: resolve(c.credentialsFile!) },
-          baseUrl: c.baseUrl ?? `https://${c.location}-aiplatform.googleapis.com`,
+          baseUrl: c.baseUrl ?? vertexEndpoint(c.location),
         });
       } else out.push({ ...base, ...c, ratePerSecond: base.ratePerSecond });
     }

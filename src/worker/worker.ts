@@ -27,8 +27,9 @@ export interface WorkerDeps {
   /** The local renderer (and any other provider that makes the file itself). */
   providers: Record<string, VideoProvider>;
   /** Upstream channels by name: a task for an upstream is submitted here, then handed to the poller. */
-  channels?: readonly Channel[];
-  upstreamTiming?: Pick<PollTiming, 'pollMs' | 'maxIntervalMs'>;
+  channels: readonly Channel[];
+  /** When the poller first looks at a job it was handed. */
+  upstreamTiming: Pick<PollTiming, 'pollMs' | 'maxIntervalMs'>;
   /** A task was handed to the poller: it may want to look sooner than its next tick. */
   onHandedOff?(taskId: string): void;
   ffmpeg: { ffmpeg: string; ffprobe: string };
@@ -72,7 +73,7 @@ export function createWorker(d: WorkerDeps) {
     }
     const model = d.catalog.find(row.model);
     const provider = d.providers[row.provider];
-    const chain = model && !provider ? orderChannels(d.channels ?? [], model) : [];
+    const chain = model && !provider ? orderChannels(d.channels, model) : [];
     if (!model || (!provider && chain.length === 0)) {
       await d.lifecycle.fail(row.id, id, d.now(), 'provider_unavailable', `No provider is configured for ${row.model} (${row.provider}).`);
       return;
@@ -129,12 +130,11 @@ export function createWorker(d: WorkerDeps) {
   async function submitUpstream(taskId: string, job: GenerationJob, chain: Channel[], signal: AbortSignal, log: Logger) {
     const accepted = await submitWithFailover(chain, job, signal);
     const now = d.now();
-    const timing = d.upstreamTiming ?? { pollMs: 2000, maxIntervalMs: 10_000 };
     let handed: boolean;
     try {
       handed = await d.tasks.handOffToPoller(taskId, id, {
         channel: accepted.channel.name, provider: accepted.channel.provider, upstreamId: accepted.upstreamId, submittedAt: now,
-        nextPollAt: now + nextPollDelay(0, timing), json: JSON.stringify(accepted.tried.length ? { failover_from: accepted.tried } : {}),
+        nextPollAt: now + nextPollDelay(0, d.upstreamTiming), json: JSON.stringify(accepted.tried.length ? { failover_from: accepted.tried } : {}),
       });
     } catch (e) {
       // Not recorded, so nobody would ever collect it: stop the upstream job (where the upstream can) before the task fails.
