@@ -74,6 +74,9 @@ ensure_deps() {
   local cmd=install; [ -f "$ROOT/package-lock.json" ] && [ "${CI:-}" = "true" ] && cmd=ci
   (cd "$ROOT" && env PATH="$(dirname "$NODE"):$PATH" "${nodedir_env[@]}" "$NODE" "$npm_cli" "$cmd" --no-audit --no-fund >&2) \
     || die "npm $cmd failed"
+  # Stamp what is there after the install: npm may rewrite package-lock.json
+  # (hasInstallScript), and a stamp of the old text would reinstall next time.
+  want="$(cat "$ROOT/package.json" "$ROOT/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1)-$("$NODE" -p process.versions.modules)"
   mkdir -p "$ROOT/node_modules" && echo "$want" > "$stamp"
 }
 

@@ -21,7 +21,10 @@ import type { LookupFn } from './infra/net/safe-fetch.ts';
 import { localProvider } from './providers/local/local-provider.ts';
 import type { VideoProvider } from './providers/provider.ts';
 import { buildChannels } from './providers/upstreams.ts';
-import { servesModel } from './providers/upstream/channels.ts';
+import { candidatesFor, orderCandidates } from './providers/upstream/channels.ts';
+import { createChannelHealth } from './providers/upstream/channel-health.ts';
+import { channelStatuses } from './providers/upstream/channel-report.ts';
+import { adminChannelsRoute } from './http/routes/admin-channels.ts';
 import { nonceMemory } from './providers/vidu/callback.ts';
 import { createUpstreamPoller } from './worker/upstream-poller.ts';
 import { upstreamCallbackRoutes } from './http/routes/upstream-callbacks.ts';
@@ -129,12 +132,28 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     publicBase: () => publicBase,
   });
   const channelsByName = new Map(channels.map((c) => [c.name, c]));
-  // The first provider in the model's list that can serve it: local, or an upstream with a channel for the model.
-  const providerFor = (modelId: string) => {
+  const health = createChannelHealth(store.channelHealth, config.upstreams, now);
+  // Channels that serve a model take its tasks; only a model no channel serves renders locally (when it lists `local`).
+  const route = (modelId: string) => {
     const model = catalog.find(modelId);
-    return model?.providers.find((p) => Object.hasOwn(providers, p) || channels.some((c) => c.provider === p && servesModel(c, model))) ?? 'local';
+    if (!model) return { provider: 'local', upstreamModels: [] };
+    const candidates = candidatesFor(channels, model, catalog);
+    if (candidates.length) return { provider: orderCandidates(candidates, model, () => 0)[0]!.channel.provider, upstreamModels: candidates.map((c) => c.upstreamModel) };
+    return { provider: model.providers.includes('local') ? 'local' : model.providers[0]!, upstreamModels: [] };
   };
-  const metrics = createMetrics(store.tasks, now, store.ledger);
+  /** GET /v1/models: who can serve a model now (a channel not resting for it, or the local renderer). */
+  const availability = async (modelId: string) => {
+    const model = catalog.find(modelId)!;
+    const candidates = candidatesFor(channels, model, catalog);
+    if (candidates.length === 0) return model.providers.includes('local') ? { available: true, providers: ['local'] } : { available: false, providers: [] };
+    await health.refresh();
+    const live = candidates.filter((c) => !health.restingUntil(c.channel.name, c.upstreamModel));
+    return { available: live.length > 0, providers: [...new Set(live.map((c) => c.channel.provider))] };
+  };
+  const statuses = async () => channelStatuses(channels, catalog, health, await store.tasks.upstreamInFlight(), now());
+  const metrics = createMetrics(store.tasks, now, store.ledger, channels.length
+    ? async () => (await statuses()).map((c) => ({ channel: c.name, state: c.state, modelsResting: c.models.filter((m) => m.resting_until).length }))
+    : undefined);
 
   // Every ending (worker, cancel, expiry) drops the cached view of that task.
   let taskChanged = (_id: string) => {};
@@ -170,14 +189,18 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
     pollMs: config.worker.pollMs, outputTtlSeconds: config.outputTtlSeconds, now, log: log.child({ component: 'worker' }),
     onRendered: (s, outcome) => metrics.renderDuration.observe({ outcome }, s),
     onTaskChanged: (id) => taskChanged(id),
-    channels, upstreamTiming: config.upstreams,
+    channels, health, upstreamTiming: config.upstreams,
   });
   const poller = config.role === 'api' || channels.length === 0 ? null : createUpstreamPoller({
-    tasks: store.tasks, lifecycle, blobs, ffmpeg: config.ffmpeg, channels: channelsByName, now, outputTtlSeconds: config.outputTtlSeconds,
+    tasks: store.tasks, lifecycle, blobs, ffmpeg: config.ffmpeg, channels: channelsByName, health, now, outputTtlSeconds: config.outputTtlSeconds,
     timing: { ...config.upstreams, expectedMs: 60_000 },
     concurrency: config.upstreams.pollConcurrency, downloads: config.upstreams.downloads, leaseMs: config.worker.leaseMs,
     tickMs: Math.min(250, config.upstreams.pollMs), log: log.child({ component: 'upstream-poller' }),
     onTaskChanged: (id) => taskChanged(id),
+    onRequeued: () => {
+      worker?.wake();
+      void store.db.notify(CHANNEL_TASKS).catch(() => {});
+    },
     onPoll: (channel, outcome, s) => metrics.upstreamPolls.observe({ channel, outcome }, s),
     onJobEnded: (provider, outcome, s) => metrics.upstreamJobs.observe({ provider, outcome }, s),
   });
@@ -192,7 +215,7 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
   const webhooks = createWebhookService(store, now, () => dispatcher?.wake());
   const tasks = createTaskService({
     catalog, store, lifecycle, maxActiveTasksPerKey: config.maxActiveTasksPerKey,
-    blobs, links, providerFor, now, allowPrivateUrls: config.allowPrivateUrls,
+    blobs, links, route, now, allowPrivateUrls: config.allowPrivateUrls,
     fetchImage: imageFetcher({ ...outbound, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes }),
     checkCallbackUrl: async (url) => {
       try {
@@ -216,9 +239,9 @@ export async function createReelay(config: Config, o: ReelayOverrides = {}): Pro
 
   const privateRoutes: Route[] = [
     submitRoute(tasks, config.limits.bodyBytes, config.maxConcurrentSubmits), listRoute(tasks), getRoute(tasks), cancelRoute(tasks),
-    contentRoute(tasks, blobs), modelsRoute(catalog, providerFor), creditsRoute(credits), ...webhookRoutes(webhooks),
+    contentRoute(tasks, blobs), modelsRoute(catalog, (id) => route(id).provider, availability), creditsRoute(credits), ...webhookRoutes(webhooks),
   ];
-  const admin = adminRoutes(keys, credits);
+  const admin = [...adminRoutes(keys, credits), adminChannelsRoute(statuses)];
   const publicRoutes: Route[] = [
     filesRoute(blobs, signer, () => Math.floor(now() / 1000)),
     healthzRoute(),

@@ -3,6 +3,9 @@ import { cpus } from 'node:os';
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
 import { parseWindow, type OffPeakWindow } from './domain/off-peak.ts';
+import { parseChannels, type ChannelConfig } from './providers/upstream/channel-config.ts';
+
+export type { ChannelConfig };
 
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -44,7 +47,9 @@ const Env = z.object({
   /** Enables the admin API (/admin/…) for bearers of this token. */
   REELAY_ADMIN_TOKEN: z.string().min(16).optional(),
   REELAY_MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
-  /** A models.json of your own (same format as src/domain/models.json): models, sizes, prices. */
+  /** Your own catalog entries (same fields as src/domain/models.json): its models are added, same ids replace. */
+  REELAY_CATALOG: z.string().min(1).optional(),
+  /** The earlier name of REELAY_CATALOG. */
   REELAY_CATALOG_FILE: z.string().min(1).optional(),
   BLOB_STORE: z.enum(['local', 's3']).default('local'),
   S3_ENDPOINT: z.url().optional(),
@@ -61,19 +66,19 @@ const Env = z.object({
   REELAY_WEBHOOK_BACKOFF_SCALE: z.coerce.number().positive().max(1).default(1),
   /** Upstream channels (API.md §11): a provider with credentials set serves its models instead of `local`. */
   GEMINI_API_KEY: z.string().min(1).optional(),
-  GEMINI_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
+  GEMINI_BASE_URL: z.url().optional(),
   VERTEX_PROJECT: z.string().min(1).optional(),
-  VERTEX_LOCATION: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a region such as us-central1').default('us-central1'),
+  VERTEX_LOCATION: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a region such as us-central1, or global, us, eu').default('us-central1'),
   VERTEX_ACCESS_TOKEN: z.string().min(1).optional(),
   /** A service-account key file (JSON); Reelay signs its own short-lived tokens with it. */
   GOOGLE_APPLICATION_CREDENTIALS: z.string().min(1).optional(),
   VERTEX_BASE_URL: z.url().optional(),
   /** gs://bucket/prefix/ for Vertex to write results to (large clips); without it they come back inline. */
   /** The Cloud Storage JSON API that gs:// results are read from (a fake in tests). */
-  VERTEX_STORAGE_BASE_URL: z.url().default('https://storage.googleapis.com'),
+  VERTEX_STORAGE_BASE_URL: z.url().optional(),
   VERTEX_STORAGE_URI: z.string().regex(/^gs:\/\/[a-z0-9][a-z0-9._-]{1,221}(\/.*)?$/, 'gs://bucket/prefix/').optional(),
   VIDU_API_KEY: z.string().min(1).optional(),
-  VIDU_BASE_URL: z.url().default('https://api.vidu.com/ent/v2'),
+  VIDU_BASE_URL: z.url().optional(),
   /** Ask Vidu to call back on state changes; default: on when REELAY_PUBLIC_URL is set (Vidu must reach it). Polling stays as the safety net. */
   VIDU_CALLBACKS: bool.optional(),
   /** Several channels per provider (weights, priorities, own rate limits): a JSON array, see docs/upstreams.md. */
@@ -95,93 +100,15 @@ const Env = z.object({
   REELAY_UPSTREAM_TIMEOUT_MS: int(100, 300_000).default(30_000),
   /** Give up on an upstream job that has not finished in this long (Veo takes 11 s–6 min). */
   REELAY_UPSTREAM_MAX_WAIT_MS: int(1000, 24 * 3_600_000).default(20 * 60_000),
+  /** A channel at fault (credentials refused, no credit, model gone, repeated 5xx) rests this long, doubling per rest in a row… */
+  REELAY_CHANNEL_REST_MS: int(100, 24 * 3_600_000).default(30_000),
+  /** …up to this. */
+  REELAY_CHANNEL_REST_MAX_MS: int(100, 7 * 24 * 3_600_000).default(30 * 60_000),
+  /** Transient failures (5xx, timeouts) in a row that rest a channel. */
+  REELAY_CHANNEL_FAILURES_TO_REST: int(1, 1000).default(3),
 });
 
 export type Env = z.infer<typeof Env>;
-
-const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and -');
-const ChannelCommon = {
-  name: channelName,
-  /** Higher is tried first; equal priorities follow the model's provider order. */
-  priority: z.number().int().min(-1000).max(1000).default(0),
-  weight: z.number().positive().max(1_000_000).default(1),
-  /** Restrict the channel to these model ids (default: every model of its provider). */
-  models: z.array(z.string().min(1)).nonempty().nullable().default(null),
-  ratePerSecond: z.number().positive().max(100_000).optional(),
-};
-const ChannelSchema = z.discriminatedUnion('provider', [
-  z.object({ ...ChannelCommon, provider: z.literal('gemini'), apiKey: z.string().min(1), baseUrl: z.url().default('https://generativelanguage.googleapis.com') }).strict(),
-  z.object({
-    ...ChannelCommon, provider: z.literal('vertex'), project: z.string().min(1),
-    location: z.string().regex(/^[a-z0-9-]{1,64}$/).default('us-central1'),
-    accessToken: z.string().min(1).optional(), credentialsFile: z.string().min(1).optional(),
-    baseUrl: z.url().optional(), storageUri: z.string().regex(/^gs:\/\//).optional(), storageBaseUrl: z.url().optional(),
-  }).strict().refine((c) => (c.accessToken === undefined) !== (c.credentialsFile === undefined), 'give accessToken or credentialsFile (one of them)'),
-  z.object({ ...ChannelCommon, provider: z.literal('vidu'), apiKey: z.string().min(1), baseUrl: z.url().default('https://api.vidu.com/ent/v2') }).strict(),
-]);
-
-interface ChannelBase { readonly name: string; readonly priority: number; readonly weight: number; readonly models: readonly string[] | null; readonly ratePerSecond: number }
-/** One upstream channel: credentials live here and nowhere else; nothing logs or returns it. */
-export type ChannelConfig = ChannelBase & (
-  | { readonly provider: 'gemini'; readonly apiKey: string; readonly baseUrl: string }
-  | { readonly provider: 'vertex'; readonly project: string; readonly location: string; readonly baseUrl: string;
-      readonly auth: { readonly accessToken: string } | { readonly credentialsFile: string }; readonly storageUri: string | undefined;
-      readonly storageBaseUrl: string }
-  | { readonly provider: 'vidu'; readonly apiKey: string; readonly baseUrl: string });
-
-/** Vertex AI's regional endpoint (UPSTREAM.md §3). */
-const vertexEndpoint = (location: string) => `https://${location}-aiplatform.googleapis.com`;
-
-/** The simple form (one channel per provider, named after it) plus REELAY_UPSTREAM_CHANNELS. */
-function channelsFrom(e: Env, problems: string[]): ChannelConfig[] {
-  const common = { priority: 0, weight: 1, models: null, ratePerSecond: e.REELAY_UPSTREAM_RATE_PER_SECOND };
-  const out: ChannelConfig[] = [];
-  if (e.GEMINI_API_KEY) out.push({ ...common, name: 'gemini', provider: 'gemini', apiKey: e.GEMINI_API_KEY, baseUrl: e.GEMINI_BASE_URL });
-  const vertexAuth = e.VERTEX_ACCESS_TOKEN ? { accessToken: e.VERTEX_ACCESS_TOKEN } : e.GOOGLE_APPLICATION_CREDENTIALS ? { credentialsFile: resolve(e.GOOGLE_APPLICATION_CREDENTIALS) } : null;
-  if (e.VERTEX_PROJECT && vertexAuth) {
-    out.push({
-      ...common, name: 'vertex', provider: 'vertex', project: e.VERTEX_PROJECT, location: e.VERTEX_LOCATION, auth: vertexAuth,
-      baseUrl: e.VERTEX_BASE_URL ?? vertexEndpoint(e.VERTEX_LOCATION), storageUri: e.VERTEX_STORAGE_URI,
-      storageBaseUrl: e.VERTEX_STORAGE_BASE_URL,
-    });
-  } else if (e.VERTEX_PROJECT && !vertexAuth) {
-    problems.push('VERTEX_PROJECT: also set VERTEX_ACCESS_TOKEN or GOOGLE_APPLICATION_CREDENTIALS to enable Vertex AI');
-  } else if (!e.VERTEX_PROJECT && e.VERTEX_ACCESS_TOKEN) {
-    problems.push('VERTEX_ACCESS_TOKEN: also set VERTEX_PROJECT to enable Vertex AI');
-  }
-  if (e.VIDU_API_KEY) out.push({ ...common, name: 'vidu', provider: 'vidu', apiKey: e.VIDU_API_KEY, baseUrl: e.VIDU_BASE_URL });
-  if (e.REELAY_UPSTREAM_CHANNELS) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(e.REELAY_UPSTREAM_CHANNELS);
-    } catch {
-      problems.push('REELAY_UPSTREAM_CHANNELS: not valid JSON (expected an array of channels)');
-      return out;
-    }
-    const parsed = z.array(ChannelSchema).safeParse(raw);
-    if (!parsed.success) {
-      // Field paths only: a channel holds credentials, so no value is echoed.
-      for (const i of parsed.error.issues) problems.push(`REELAY_UPSTREAM_CHANNELS[${i.path.map(String).join('.')}]: ${i.message}`);
-      return out;
-    }
-    for (const c of parsed.data) {
-      const base = { name: c.name, priority: c.priority, weight: c.weight, models: c.models, ratePerSecond: c.ratePerSecond ?? e.REELAY_UPSTREAM_RATE_PER_SECOND };
-      if (c.provider === 'vertex') {
-        out.push({
-          ...base, provider: 'vertex', project: c.project, location: c.location, storageUri: c.storageUri,
-          storageBaseUrl: c.storageBaseUrl ?? e.VERTEX_STORAGE_BASE_URL,
-          auth: c.accessToken ? { accessToken: c.accessToken } : { credentialsFile: resolve(c.credentialsFile!) },
-          baseUrl: c.baseUrl ?? vertexEndpoint(c.location),
-        });
-      } else out.push({ ...base, ...c, ratePerSecond: base.ratePerSecond });
-    }
-  }
-  const names = out.map((c) => c.name);
-  for (const dup of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
-    problems.push(`REELAY_UPSTREAM_CHANNELS: the channel name ${JSON.stringify(dup)} is used twice (the simple form names its channels gemini, vertex and vidu)`);
-  }
-  return out;
-}
 
 export interface Config {
   readonly port: number;
@@ -192,6 +119,7 @@ export interface Config {
   /** PostgreSQL (scale-out); when unset, the SQLite file above. */
   readonly databaseUrl: string | undefined;
   readonly databaseSchema: string | undefined;
+  /** REELAY_CATALOG: the operator's catalog file, merged over the built-in one. */
   readonly catalogFile: string | undefined;
   readonly blobStore:
     | { readonly kind: 'local' }
@@ -233,6 +161,10 @@ export interface Config {
     readonly requestTimeoutMs: number;
     readonly maxWaitMs: number;
     readonly viduCallbacks: boolean;
+    /** Channel health: cool-down of a channel at fault, doubling per rest in a row, and transient failures that rest one. */
+    readonly restMs: number;
+    readonly restMaxMs: number;
+    readonly failuresToRest: number;
   };
   readonly limits: {
     /** API.md §3: the whole POST body. */
@@ -295,7 +227,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const offPeak = parseWindow(e.OFF_PEAK_WINDOW, e.OFF_PEAK_TIMEZONE);
   if (!offPeak) problems.push(`OFF_PEAK_WINDOW/OFF_PEAK_TIMEZONE: expected HH:MM-HH:MM and an IANA time zone (got ${JSON.stringify(e.OFF_PEAK_WINDOW)} in ${JSON.stringify(e.OFF_PEAK_TIMEZONE)})`);
-  const channels = channelsFrom(e, problems);
+  const channels = parseChannels(e, problems);
+  if (e.REELAY_CHANNEL_REST_MAX_MS < e.REELAY_CHANNEL_REST_MS) problems.push('REELAY_CHANNEL_REST_MAX_MS: must be at least REELAY_CHANNEL_REST_MS');
   if (e.REELAY_UPSTREAM_POLL_MAX_MS < e.REELAY_UPSTREAM_POLL_MS) problems.push('REELAY_UPSTREAM_POLL_MAX_MS: must be at least REELAY_UPSTREAM_POLL_MS');
   if (problems.length || !offPeak) throw new ConfigError(problems);
 
@@ -309,7 +242,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseFile: dbFile,
     databaseUrl: isPg ? dbUrl : undefined,
     databaseSchema: e.DATABASE_SCHEMA,
-    catalogFile: e.REELAY_CATALOG_FILE ? resolve(e.REELAY_CATALOG_FILE) : undefined,
+    catalogFile: (e.REELAY_CATALOG ?? e.REELAY_CATALOG_FILE) ? resolve((e.REELAY_CATALOG ?? e.REELAY_CATALOG_FILE)!) : undefined,
     blobStore: e.BLOB_STORE === 's3'
       ? Object.freeze({
         kind: 's3' as const, bucket: e.S3_BUCKET!, region: e.S3_REGION, endpoint: e.S3_ENDPOINT,
@@ -352,6 +285,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       viduCallbacks: e.VIDU_CALLBACKS ?? Boolean(e.REELAY_PUBLIC_URL),
       requestTimeoutMs: e.REELAY_UPSTREAM_TIMEOUT_MS,
       maxWaitMs: e.REELAY_UPSTREAM_MAX_WAIT_MS,
+      restMs: e.REELAY_CHANNEL_REST_MS,
+      restMaxMs: e.REELAY_CHANNEL_REST_MAX_MS,
+      failuresToRest: e.REELAY_CHANNEL_FAILURES_TO_REST,
     }),
     limits: Object.freeze({
       bodyBytes: 20 * 1024 * 1024,

@@ -28,6 +28,9 @@ export const USAGE = `Usage: reelay <command>
   keys rotate-webhook-secret KEY_ID [--overlap-hours H]   new signing secret; the old one also signs for H hours (24)
   credits grant KEY_ID AMOUNT [--note TEXT]   grant credits (a negative AMOUNT adjusts down)
   credits show KEY_ID [--json]       balance and recent ledger entries
+  channels [--json]                  upstream channels: health, rest-until, last error, models, jobs in flight
+  channels test [NAME] [--json]      live check of each channel's credentials and models (generates nothing)
+  channels reset NAME                end a channel's rest once you fixed it
 
 Client commands (talk to a running server; REELAY_BASE_URL, default http://127.0.0.1:8080, and REELAY_API_KEY,
 or --base-url URL --api-key KEY; --json prints machine-readable output):

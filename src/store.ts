@@ -8,6 +8,7 @@ import { ledgerRepo, type LedgerRepo } from './infra/db/ledger-repo.ts';
 import { metaRepo } from './infra/db/meta-repo.ts';
 import { outboxRepo, type OutboxRepo } from './infra/db/outbox-repo.ts';
 import type { Database } from './infra/db/schema.ts';
+import { channelHealthRepo, type ChannelHealthRepo } from './infra/db/channel-health-repo.ts';
 
 export interface Repos {
   tasks: TasksRepo;
@@ -19,6 +20,7 @@ export interface Repos {
 export interface Store extends Repos {
   db: Db;
   meta: ReturnType<typeof metaRepo>;
+  channelHealth: ChannelHealthRepo;
   /** Run `fn` in one database transaction with repos bound to it (all or nothing). */
   transaction<T>(fn: (repos: Repos) => Promise<T>): Promise<T>;
 }
@@ -57,6 +59,7 @@ export async function openStore(config: Config): Promise<Store> {
     db,
     ...repos(db.kysely, db.dialect),
     meta: metaRepo(db.kysely),
+    channelHealth: channelHealthRepo(db.kysely),
     transaction: (fn) => db.dialect === 'sqlite'
       ? sqliteImmediateTransaction(db.kysely, (conn) => fn(repos(conn, db.dialect)))
       : db.kysely.transaction().execute((trx) => fn(repos(trx, db.dialect))),

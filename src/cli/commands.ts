@@ -31,6 +31,10 @@ export async function runCli(argv: string[], loadServerConfig: () => Config): Pr
   }
   if (command === 'keys') return keysCommand(sub, rest, config);
   if (command === 'credits') return creditsCommand(sub, rest, config);
+  if (command === 'channels') {
+    const { channelsCommand } = await import('./channels.ts');
+    return channelsCommand(sub, rest, config, (s) => process.stdout.write(s));
+  }
   throw new UsageError(`unknown command "${command}"`);
 }
 

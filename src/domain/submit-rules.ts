@@ -15,6 +15,8 @@ export type ImageSource =
 /** A submit after every field rule: defaults applied, nothing left to interpret. */
 export interface TaskRequest {
   model: ModelSpec;
+  /** The name as the client sent it when it was an alias of `model.id`, else null. */
+  requestedModel: string | null;
   prompt: string;
   negativePrompt: string | null;
   aspectRatio: string;
@@ -104,28 +106,28 @@ function resolveSeconds(req: SubmitRequest, model: ModelSpec, imageCount: number
   return asked;
 }
 
-function resolveSize(req: SubmitRequest, model: ModelSpec, catalog: Catalog) {
+function resolveSize(req: SubmitRequest, aspect: string, model: ModelSpec, catalog: Catalog) {
   const asked = (req.size ?? model.default_size).trim().toLowerCase();
   let resolution: Resolution | undefined;
   const px = /^(\d{2,5})x(\d{2,5})$/.exec(asked);
   if (px) {
     const w = Number(px[1]), h = Number(px[2]);
     resolution = catalog.resolutionForPixels(w, h);
-    const want = resolution ? catalog.dimensions(resolution, req.aspect_ratio) : undefined;
+    const want = resolution ? catalog.dimensions(resolution, aspect) : undefined;
     if (want && (want.width !== w || want.height !== h)) {
       const shape = (a: number, b: number) => (a === b ? 'square' : b > a ? 'portrait' : 'landscape');
       throw errors.invalidField('size',
-        `"size" ${asked} is ${shape(w, h)} but aspect_ratio ${req.aspect_ratio} is ${shape(want.width, want.height)}; use ${want.width}x${want.height}.`);
+        `"size" ${asked} is ${shape(w, h)} but aspect_ratio ${aspect} is ${shape(want.width, want.height)}; use ${want.width}x${want.height}.`);
     }
   } else if (catalog.isResolution(asked)) {
     resolution = asked;
   }
   if (!resolution || !model.sizes.includes(resolution)) {
-    const pixels = model.sizes.map((s) => { const d = catalog.dimensions(s, req.aspect_ratio); return `${d.width}x${d.height}`; });
+    const pixels = model.sizes.map((s) => { const d = catalog.dimensions(s, aspect); return `${d.width}x${d.height}`; });
     throw errors.invalidField('size',
-      `"size" must be one of ${[...model.sizes, ...pixels].join(', ')} for ${model.id} with aspect_ratio ${req.aspect_ratio} (got ${shown(req.size)}).`);
+      `"size" must be one of ${[...model.sizes, ...pixels].join(', ')} for ${model.id} with aspect_ratio ${aspect} (got ${shown(req.size)}).`);
   }
-  return { size: asked, resolution, ...catalog.dimensions(resolution, req.aspect_ratio) };
+  return { size: asked, resolution, ...catalog.dimensions(resolution, aspect) };
 }
 
 function parseImageString(s: string, i: number, allowHttp: boolean): ImageSource {
@@ -150,11 +152,35 @@ export interface RuleOptions {
 }
 
 /** Second pass: every field rule of API.md §3/§6, in the order a user fixes them. */
-export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: RuleOptions): TaskRequest {
-  const model = catalog.find(req.model.trim());
-  if (!model) {
-    throw errors.invalidField('model', `Unknown model ${shown(req.model)}. Valid models: ${catalog.ids().join(', ')}.`);
-  }
+export function findModel(catalog: Catalog, name: string): ModelSpec {
+  const model = catalog.resolve(name.trim());
+  if (!model) throw errors.invalidField('model', `Unknown model ${shown(name)}. Valid models: ${catalog.ids().join(', ')}.`);
+  return model;
+}
+
+/** The model's supported ratio nearest to a shape (by log ratio, so 2:1 and 1:2 are equally far from 1:1). */
+export function nearestAspect(width: number, height: number, ratios: readonly string[]): string {
+  const target = Math.log(width / height);
+  const dist = (r: string) => {
+    const [w, h] = r.split(':').map(Number) as [number, number];
+    return Math.abs(Math.log(w / h) - target);
+  };
+  return [...ratios].sort((a, b) => dist(a) - dist(b))[0]!;
+}
+
+/**
+ * When aspect_ratio is omitted: a pixel `size` names it; otherwise null and
+ * the start image decides (the caller loads it first; the task shows the choice).
+ */
+export function aspectFromSize(req: SubmitRequest, model: ModelSpec): string | null {
+  const px = /^(\d{2,5})x(\d{2,5})$/.exec((req.size ?? '').trim().toLowerCase());
+  return px ? nearestAspect(Number(px[1]), Number(px[2]), model.aspect_ratios) : null;
+}
+
+export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: RuleOptions): TaskRequest & { aspectRatio: string } {
+  const model = findModel(catalog, req.model);
+  if (req.aspect_ratio === undefined) throw errors.missingField('aspect_ratio');
+  const requestedModel = req.model.trim() === model.id ? null : req.model.trim();
   const promptLen = chars(req.prompt.trim());
   if (promptLen === 0 || chars(req.prompt) > MAX_PROMPT_CHARS) {
     throw errors.invalidField('prompt', `"prompt" must be 1–${MAX_PROMPT_CHARS} characters (got ${chars(req.prompt)}${promptLen === 0 ? ', blank' : ''}).`);
@@ -176,7 +202,12 @@ export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: Rul
     throw errors.invalidField('images', `${model.id} takes ${maxImages === 1 ? 'one image (the first frame)' : 'at most two images (first and last frame)'}; got ${images.length}.`);
   }
   const seconds = resolveSeconds(req, model, images.length);
-  const size = resolveSize(req, model, catalog);
+  const size = resolveSize(req, req.aspect_ratio, model, catalog);
+  const bySize = model.seconds_by_size?.[size.resolution];
+  if (bySize && !bySize.includes(seconds)) {
+    const param = req.seconds === undefined && req.duration !== undefined ? 'duration' : 'seconds';
+    throw errors.invalidField(param, `${model.id} renders ${size.resolution} only at ${bySize.join(' or ')} seconds (got ${seconds}${req.seconds === undefined && req.duration === undefined ? ', the default' : ''}).`, 'invalid_seconds');
+  }
 
   if (req.negative_prompt !== undefined && chars(req.negative_prompt) > MAX_PROMPT_CHARS) {
     throw errors.invalidField('negative_prompt', `"negative_prompt" must be at most ${MAX_PROMPT_CHARS} characters (got ${chars(req.negative_prompt)}).`);
@@ -209,6 +240,7 @@ export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: Rul
 
   return {
     model,
+    requestedModel,
     prompt: req.prompt,
     negativePrompt: req.negative_prompt ?? null,
     aspectRatio: req.aspect_ratio,

@@ -7,9 +7,9 @@ import { z } from 'zod';
  * name the allowed values.
  */
 export const SubmitRequest = z.object({
-  model: z.string().describe('Model id from GET /v1/models, e.g. veo-3.0-fast-generate-001'),
+  model: z.string().describe('Model id (or an alias) from GET /v1/models, e.g. veo-3.1-fast-generate-001'),
   prompt: z.string().describe('Motion description, 1–5000 characters'),
-  aspect_ratio: z.string().describe('One the model supports; Veo: 16:9 or 9:16'),
+  aspect_ratio: z.string().optional().describe('One the model supports (Veo: 16:9 or 9:16). Omitted: the supported ratio nearest to the start image\'s shape (or to pixel `size`)'),
   images: z.array(z.string()).optional().describe(
     'First frame (and, for Veo 3.1, the last frame): https:// URL, data:image/...;base64 URI, or bare base64. In multipart, file parts named images or input_reference. Required.'),
   seconds: z.union([z.number(), z.string()]).optional().describe('Veo 3/3.1: 4, 6, 8; Veo 2: 5–8; default 8; Veo 3.1 with images: 8'),

@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import type { Catalog } from './catalog.ts';
 import { errors } from './errors.ts';
 import { newTaskId } from './ids.ts';
-import { applySubmitRules, parseSubmitShape, type ImageSource, type TaskRequest } from './submit-rules.ts';
+import { applySubmitRules, aspectFromSize, findModel, nearestAspect, parseSubmitShape, type ImageSource, type RuleOptions, type TaskRequest } from './submit-rules.ts';
+import type { SubmitRequest } from './task-schemas.ts';
 import { toTaskObject, type Links } from './task-view.ts';
 import type { TaskObject } from './task-schemas.ts';
 import type { Store } from '../store.ts';
 import type { Lifecycle } from './task-lifecycle.ts';
 import { priceTask } from './pricing.ts';
+import { assertSomeUpstreamHonours } from './upstream-limits.ts';
 import { optimizePrompt } from './prompt-optimizer.ts';
 import type { TaskRow, TaskStatus } from '../infra/db/schema.ts';
 import type { BlobStore, BlobInfo } from '../infra/blob/blob-store.ts';
@@ -30,8 +32,11 @@ export interface TaskServiceDeps {
   /** Throws a 400 if the callback URL points at a private address (checked again at delivery). */
   checkCallbackUrl(url: string): Promise<void>;
   inspectImage(data: Buffer, param: string): Promise<ImageFacts>;
-  /** Which provider serves a model now (the local renderer unless an upstream is configured). */
-  providerFor(modelId: string): string;
+  /**
+   * Who serves a model now: the first provider with a channel for it (and
+   * the upstream ids those channels call), else the local renderer.
+   */
+  route(modelId: string): { provider: string; upstreamModels: readonly string[] };
   now(): number;
   allowPrivateUrls: boolean;
   /** Wakes idle workers (in this process directly, elsewhere via the database's notifications). */
@@ -83,6 +88,23 @@ export function createTaskService(d: TaskServiceDeps) {
     return view(existing);
   }
 
+  /**
+   * The model's supported aspect ratio nearest to the start image's shape (a
+   * pixel `size` decides first). Every other rule is checked before the image
+   * is fetched, with a provisional ratio, so a bad request costs no download.
+   */
+  async function inferAspect(shape: SubmitRequest, o: RuleOptions, preloaded: Map<string, Promise<{ data: Buffer; facts: ImageFacts }>>): Promise<string> {
+    const model = findModel(d.catalog, shape.model);
+    const fromSize = aspectFromSize(shape, model);
+    const provisional = applySubmitRules({ ...shape, aspect_ratio: fromSize ?? model.aspect_ratios[0]! }, d.catalog, o);
+    if (fromSize) return fromSize;
+    const first = provisional.images[0]!;
+    const image = loadImage(first);
+    preloaded.set(first.param, image);
+    const { facts } = await image;
+    return nearestAspect(facts.width, facts.height, model.aspect_ratios);
+  }
+
   async function ownedTask(actor: Actor, id: string): Promise<TaskRow> {
     const row = await tasks.find(id, actor.keyId);
     // Another key's task answers exactly like an unknown id (API.md §2).
@@ -93,7 +115,13 @@ export function createTaskService(d: TaskServiceDeps) {
   return {
     async submit(actor: Actor, body: unknown, opts: SubmitOptions = {}): Promise<TaskObject> {
       const shape = parseSubmitShape(body);
-      const req = applySubmitRules(shape, d.catalog, { allowPrivateUrls: d.allowPrivateUrls, files: opts.files ?? [] });
+      const ruleOpts = { allowPrivateUrls: d.allowPrivateUrls, files: opts.files ?? [] };
+      // aspect_ratio omitted (the vendor doc's own example): the start image decides, loaded once and reused below.
+      const preloaded = new Map<string, Promise<{ data: Buffer; facts: ImageFacts }>>();
+      if (shape.aspect_ratio === undefined) shape.aspect_ratio = await inferAspect(shape, ruleOpts, preloaded);
+      const req = applySubmitRules(shape, d.catalog, ruleOpts);
+      const route = d.route(req.model.id);
+      assertSomeUpstreamHonours(req.model.id, route.upstreamModels, d.catalog.upstreamLimits, req);
       if (req.callbackUrl) await d.checkCallbackUrl(req.callbackUrl);
       const hash = requestHash(req);
       const idem = opts.idempotencyKey;
@@ -107,10 +135,10 @@ export function createTaskService(d: TaskServiceDeps) {
       }
 
       const loaded = [];
-      for (const src of req.images) loaded.push(await loadImage(src));
+      for (const src of req.images) loaded.push(await (preloaded.get(src.param) ?? loadImage(src)));
 
       const id = newTaskId();
-      const provider = d.providerFor(req.model.id);
+      const provider = route.provider;
       const price = priceTask(req.model, d.catalog.pricing, {
         seconds: req.seconds, resolution: req.resolution, audio: req.generateAudio, isRec: req.isRec, offPeak: req.offPeak,
       }).credits;
@@ -126,7 +154,7 @@ export function createTaskService(d: TaskServiceDeps) {
           }
           const now = d.now();
           await r.tasks.insert({
-            id, key_id: actor.keyId, model: req.model.id, provider,
+            id, key_id: actor.keyId, model: req.model.id, requested_model: req.requestedModel, provider,
             status: 'queued', progress: 0, prompt: req.prompt, negative_prompt: req.negativePrompt,
             aspect_ratio: req.aspectRatio, seconds: req.seconds, size: req.size, width: req.width, height: req.height,
             seed: req.seed, generate_audio: req.generateAudio ? 1 : 0, off_peak: req.offPeak ? 1 : 0, is_rec: req.isRec ? 1 : 0,

@@ -12,12 +12,14 @@ const sec = (ms: number | null) => (ms == null ? null : Math.floor(Number(ms) / 
 export async function toTaskObject(row: TaskRow, links: Links): Promise<TaskObject> {
   const succeeded = row.status === 'succeeded';
   const expires = sec(row.expires_at);
-  const meta = row.metadata_json ? (JSON.parse(row.metadata_json) as TaskObject['metadata']) : null;
+  const parsed = row.metadata_json ? (JSON.parse(row.metadata_json) as TaskObject['metadata']) : null;
+  // A task asked for by an alias answers with that name; the model that served it is in metadata.
+  const meta = parsed && row.requested_model ? { ...parsed, resolved_model: row.model } : parsed;
   return {
     id: row.id,
     task_id: row.id,
     object: 'video',
-    model: row.model,
+    model: row.requested_model ?? row.model,
     provider: row.provider,
     status: row.status,
     progress: succeeded ? 100 : Number(row.progress),

@@ -19,6 +19,8 @@ export interface GenerationJob {
   options: Record<string, unknown>;
   /** The user asked the model to write its own prompt (Vidu `is_rec`); the local renderer ignores it. */
   isRec?: boolean;
+  /** An off-peak task: upstreams with an off-peak mode of their own (Vidu) get it as such. */
+  offPeak?: boolean;
 }
 
 export interface GenerationContext {

@@ -1,4 +1,5 @@
-import type { ChannelConfig, Config } from '../config.ts';
+import type { Config } from '../config.ts';
+import type { ChannelConfig } from './upstream/channel-config.ts';
 import { rateBucket } from '../infra/rate-bucket.ts';
 import type { OutboundPolicy } from './upstream/download.ts';
 import type { Channel } from './upstream/channels.ts';
@@ -22,7 +23,7 @@ export interface ChannelWiring {
 export function buildChannels(u: Config['upstreams'], w: ChannelWiring): Channel[] {
   return u.channels.map((c) => ({
     name: c.name, provider: c.provider, priority: c.priority, weight: c.weight,
-    models: c.models ? new Set(c.models) : null,
+    models: c.models ? new Map(Object.entries(c.models)) : null,
     rate: rateBucket(c.ratePerSecond),
     adapter: adapterFor(c, u, w),
   }));

@@ -6,10 +6,12 @@ import { newWorkerId } from '../domain/ids.ts';
 import type { TasksRepo, UpstreamPollRow } from '../infra/db/tasks-repo.ts';
 import { wakeableSleep } from '../infra/claim-loop.ts';
 import { limiter } from '../infra/limiter.ts';
-import { ProviderError } from '../providers/provider.ts';
 import type { Channel } from '../providers/upstream/channels.ts';
+import type { ChannelHealth } from '../providers/upstream/channel-health.ts';
 import { estimatedProgress, failureDelay, nextPollDelay, type PollTiming } from '../providers/upstream/poll-schedule.ts';
 import type { PollOutcome, ResultVideo } from '../providers/upstream/upstream-provider.ts';
+import { failure, type UpstreamFailure } from '../domain/failures.ts';
+import { OFF_PEAK_MAX_AGE_MS } from '../domain/off-peak.ts';
 import { completeWithOutput, finishOutput, type PublishDeps } from './finish-output.ts';
 import { classifyFailure, defaultSeed } from './failure.ts';
 import { keepLease } from './lease.ts';
@@ -19,6 +21,7 @@ export type PollOutcomeLabel = 'pending' | 'done' | 'failed' | 'error' | 'thrott
 export interface PollerDeps extends PublishDeps {
   tasks: TasksRepo;
   channels: ReadonlyMap<string, Channel>;
+  health: ChannelHealth;
   timing: PollTiming;
   /** Polls in flight at once (each waits ~an upstream round trip). */
   concurrency: number;
@@ -29,6 +32,8 @@ export interface PollerDeps extends PublishDeps {
   tickMs: number;
   log: Logger;
   onTaskChanged?(taskId: string): void;
+  /** A task went back to the queue (its upstream lost the job): wake a worker. */
+  onRequeued?(taskId: string): void;
   onPoll?(channel: string, outcome: PollOutcomeLabel, seconds: number): void;
   /** A job ended here: how long it took from submit (upstream time, download included). */
   onJobEnded?(provider: string, outcome: 'succeeded' | 'failed', seconds: number): void;
@@ -39,7 +44,7 @@ export interface PollerDeps extends PublishDeps {
 /** Claimed per query at most: keeps each claim short on a busy database. */
 const CLAIM_BATCH = 200;
 
-type Job = { row: UpstreamPollRow; channel: Channel; submittedAt: number; log: Logger; claimedNextPollAt: number };
+type Job = { row: UpstreamPollRow; channel: Channel; upstreamModel: string; submittedAt: number; maxWaitMs: number; log: Logger; claimedNextPollAt: number };
 
 /**
  * Polls every in-flight upstream job, many at once. The schedule lives in the
@@ -102,8 +107,12 @@ export function createUpstreamPoller(d: PollerDeps) {
     if (polling.has(row.id) || downloading.has(row.id)) return;
     const abort = new AbortController();
     let log: Logger | undefined;
+    const facts = JSON.parse(row.upstream_json ?? '{}') as { upstream_model?: string };
     const job: Job = {
       row, channel, submittedAt: Number(row.upstream_submitted_at ?? d.now()), claimedNextPollAt,
+      upstreamModel: facts.upstream_model ?? row.model,
+      // An off-peak job may wait upstream as long as the off-peak promise allows (Vidu defers it for up to 48 h).
+      maxWaitMs: Number(row.off_peak) ? Math.max(d.timing.maxWaitMs, OFF_PEAK_MAX_AGE_MS) : d.timing.maxWaitMs,
       // Made only when something is logged: most polls log nothing, and there are ~1 000 a second.
       get log() { return log ??= d.log.child({ taskId: row.id, poller: id, channel: channel.name }); },
     };
@@ -129,69 +138,82 @@ export function createUpstreamPoller(d: PollerDeps) {
     const release = holdJob(row.id, abort);
     try {
       const t0 = performance.now();
-      let out: PollOutcome | undefined;
-      let err: unknown;
+      let out: PollOutcome;
       try {
         await channel.rate.take(abort.signal);
         out = await channel.adapter.poll(row.upstream_id!, abort.signal);
       } catch (e) {
-        err = e;
+        if (abort.signal.aborted) {
+          await handBack(job);
+          return;
+        }
+        // An adapter throws only on a bug: logged, and the job is tried again like a transient failure.
+        job.log.error({ err: e }, 'upstream poll threw');
+        out = { state: 'failed', failure: failure('upstream_invalid_response', 'transient', `The ${channel.provider} answer could not be read.`) };
       }
       const seconds = (performance.now() - t0) / 1000;
-      if (abort.signal.aborted) {
-        await handBack(job);
-        return;
-      }
       const age = d.now() - job.submittedAt;
-      if (err !== undefined) {
-        const throttled = err instanceof ProviderError ? err.throttledMs : undefined;
-        d.onPoll?.(channel.name, throttled ? 'throttled' : 'error', seconds);
-        await retryOrGiveUp(job, err, { counts: !throttled });
+      if (out.state === 'failed') {
+        d.onPoll?.(channel.name, out.failure.fault === 'throttled' ? 'throttled' : 'error', seconds);
+        await onFailure(job, out.failure);
         return;
       }
-      if (!out!.done) {
+      if (out.state === 'running') {
         d.onPoll?.(channel.name, 'pending', seconds);
         // A finished job is never given up on for being late: the limit applies only while it is still running.
-        if (age > d.timing.maxWaitMs) {
-          await giveUp(job, { code: 'upstream_timeout', message: `The ${channel.provider} job did not finish within ${Math.round(d.timing.maxWaitMs / 1000)} s.` });
+        if (age > job.maxWaitMs) {
+          await giveUp(job, { code: 'upstream_timeout', message: `The ${channel.provider} job did not finish within ${Math.round(job.maxWaitMs / 1000)} s.` });
           return;
         }
         const polls = Number(row.upstream_polls) + 1;
-        const progress = Math.min(95, estimatedProgress(age, d.timing.expectedMs) * 0.95);
+        const progress = Math.min(95, out.progress ?? estimatedProgress(age, d.timing.expectedMs) * 0.95);
         await reschedule(job, { nextPollAt: d.now() + nextPollDelay(polls, d.timing, random), polls, failures: 0, progress });
         return;
       }
       d.onPoll?.(channel.name, 'done', seconds);
-      startDownload(job, out!.video);
+      startDownload(job, out.video);
     } finally {
       release();
     }
   }
 
   /**
-   * A poll or download that failed. Retryable failures (5xx, timeouts,
-   * network, a 429 — which pauses the channel and does not count) are tried
-   * again with backoff, up to REELAY_UPSTREAM_MAX_POLL_FAILURES in a row and
-   * never past the job's deadline; anything else ends the task.
+   * A poll or download that failed, by whose fault. Transient failures are
+   * tried again with backoff, up to REELAY_UPSTREAM_MAX_POLL_FAILURES in a
+   * row and never past the job's deadline; a 429 pauses the channel and does
+   * not count. A job the upstream lost, or a channel at fault (its key was
+   * revoked mid-job), goes back to the queue once to be submitted again —
+   * elsewhere if this channel now rests. The request's or the content's
+   * fault ends the task.
    */
-  async function retryOrGiveUp(job: Job, err: unknown, o: { counts: boolean; retryable?: boolean }) {
-    const pe = err instanceof ProviderError ? err : undefined;
-    if (pe?.throttledMs) job.channel.rate.pause(pe.throttledMs);
-    const failures = Number(job.row.upstream_failures) + (o.counts ? 1 : 0);
-    const retry = (o.retryable ?? pe?.retryable ?? false) && failures < d.timing.maxPollFailures
-      && d.now() - job.submittedAt <= d.timing.maxWaitMs;
+  async function onFailure(job: Job, f: UpstreamFailure) {
+    await d.health.recordFailure(job.channel.name, job.upstreamModel, f).catch((e) => job.log.warn({ err: e }, 'channel health not recorded'));
+    if (f.fault === 'throttled') job.channel.rate.pause(f.retryAfterMs ?? 1000);
+    const lost = f.code === 'upstream_lost_job' || f.fault === 'channel' || f.fault === 'model';
+    if (lost) {
+      if (Number(job.row.attempts) < 2 && (await d.tasks.requeueUpstream(job.row.id, id))) {
+        job.log.warn({ code: f.code }, 'upstream job lost or its channel at fault; the task goes back to the queue');
+        await job.channel.adapter.cancel?.(job.row.upstream_id!);
+        d.onTaskChanged?.(job.row.id);
+        d.onRequeued?.(job.row.id);
+        return;
+      }
+      await giveUp(job, f.code === 'upstream_lost_job' ? f : { code: 'upstream_unavailable', message: `${f.message} The task could not be moved to another channel; the credits were refunded.` });
+      return;
+    }
+    const failures = Number(job.row.upstream_failures) + (f.fault === 'throttled' ? 0 : 1);
+    const retry = (f.fault === 'transient' || f.fault === 'throttled') && failures < d.timing.maxPollFailures
+      && d.now() - job.submittedAt <= job.maxWaitMs;
     if (retry) {
-      job.log.warn({ code: pe?.code, failures, err: pe?.cause ?? err }, 'upstream call failed; will retry');
+      job.log.warn({ code: f.code, failures }, 'upstream call failed; will retry');
       await reschedule(job, {
-        nextPollAt: d.now() + failureDelay(Math.max(1, failures), d.timing, pe?.throttledMs),
+        nextPollAt: d.now() + failureDelay(Math.max(1, failures), d.timing, f.retryAfterMs),
         polls: Number(job.row.upstream_polls), failures, progress: 0,
       });
       return;
     }
-    const outcome = classifyFailure(err);
-    if (outcome.code === 'internal_error') job.log.error({ err }, 'upstream task failed unexpectedly');
-    else job.log.warn({ code: outcome.code, err: pe?.cause ?? err }, 'upstream task failed');
-    await giveUp(job, outcome);
+    job.log.warn({ code: f.code }, 'upstream task failed');
+    await giveUp(job, f);
   }
 
   async function reschedule(job: Job, s: { nextPollAt: number; polls: number; failures: number; progress: number }) {
@@ -243,19 +265,18 @@ export function createUpstreamPoller(d: PollerDeps) {
     const workDir = await mkdtemp(join(d.scratchDir ?? tmpdir(), `reelay-${row.id}-`));
     try {
       const videoPath = join(workDir, 'video.mp4');
-      try {
-        if (video.kind === 'bytes') await writeFile(videoPath, video.data);
-        else await channel.adapter.download(video.url, videoPath, signal);
-      } catch (e) {
-        if (signal.aborted) throw e;
-        // A result link can expire or a CDN hiccup: the next poll hands out a fresh one. A link we refuse
-        // to fetch (private address) or an oversized video stays refused.
-        const refetch = e instanceof ProviderError && e.code !== 'upstream_invalid_response';
-        await retryOrGiveUp(job, e, { counts: true, retryable: refetch });
-        return;
+      if (video.kind === 'bytes') await writeFile(videoPath, video.data);
+      else {
+        // A result link can expire or a CDN hiccup (transient): the next poll hands out a fresh one. A link we
+        // refuse to fetch (private address) or an oversized video stays refused (the adapters call those the request's).
+        const got = await channel.adapter.download(video.url, videoPath, signal);
+        if (!got.ok) {
+          await onFailure(job, got.failure.fault === 'channel' ? { ...got.failure, fault: 'transient' } : got.failure);
+          return;
+        }
       }
       const extra = JSON.parse(row.upstream_json ?? '{}') as Record<string, unknown>;
-      const details = { provider: channel.provider, channel: channel.name, upstream: { provider: channel.provider, id: row.upstream_id }, ...extra };
+      const details = { provider: channel.provider, channel: channel.name, upstream: { provider: channel.provider, id: row.upstream_id }, upstream_model: job.upstreamModel, ...extra };
       const seed = row.seed == null ? defaultSeed(row.id) : Number(row.seed);
       let out;
       try {
@@ -266,6 +287,7 @@ export function createUpstreamPoller(d: PollerDeps) {
         return;
       }
       if (await completeWithOutput(d, row.id, id, out)) {
+        await d.health.recordSuccess(channel.name, job.upstreamModel).catch(() => {});
         job.log.info({ seconds: (d.now() - job.submittedAt) / 1000 }, 'upstream task succeeded');
         d.onJobEnded?.(channel.provider, 'succeeded', (d.now() - job.submittedAt) / 1000);
       } else job.log.info('task ended elsewhere before completion; output discarded');

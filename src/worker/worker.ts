@@ -9,8 +9,11 @@ import type { TasksRepo } from '../infra/db/tasks-repo.ts';
 import type { TaskRow } from '../infra/db/schema.ts';
 import { FfmpegAbortedError } from '../infra/ffmpeg/run-ffmpeg.ts';
 import type { GenerationJob, VideoProvider } from '../providers/provider.ts';
-import { orderChannels, submitWithFailover, type Channel } from '../providers/upstream/channels.ts';
+import { candidatesFor, noCandidateLeft, orderCandidates, submitWithFailover, type Candidate, type Channel } from '../providers/upstream/channels.ts';
+import type { ChannelHealth } from '../providers/upstream/channel-health.ts';
+import { upstreamRefusal } from '../domain/upstream-limits.ts';
 import { nextPollDelay, type PollTiming } from '../providers/upstream/poll-schedule.ts';
+import { resolutionName } from '../providers/upstream/job-facts.ts';
 import { publishOutput } from './finish-output.ts';
 import { classifyFailure, defaultSeed } from './failure.ts';
 import { keepLease } from './lease.ts';
@@ -26,8 +29,9 @@ export interface WorkerDeps {
   catalog: Catalog;
   /** The local renderer (and any other provider that makes the file itself). */
   providers: Record<string, VideoProvider>;
-  /** Upstream channels by name: a task for an upstream is submitted here, then handed to the poller. */
+  /** Upstream channels: a task for an upstream is submitted here, then handed to the poller. */
   channels: readonly Channel[];
+  health: ChannelHealth;
   /** When the poller first looks at a job it was handed. */
   upstreamTiming: Pick<PollTiming, 'pollMs' | 'maxIntervalMs'>;
   /** A task was handed to the poller: it may want to look sooner than its next tick. */
@@ -73,9 +77,14 @@ export function createWorker(d: WorkerDeps) {
     }
     const model = d.catalog.find(row.model);
     const provider = d.providers[row.provider];
-    const chain = model && !provider ? orderChannels(d.channels, model) : [];
-    if (!model || (!provider && chain.length === 0)) {
+    const chain = model && !provider ? orderCandidates(candidatesFor(d.channels, model, d.catalog), model) : [];
+    if (!model) {
       await d.lifecycle.fail(row.id, id, d.now(), 'provider_unavailable', `No provider is configured for ${row.model} (${row.provider}).`);
+      return;
+    }
+    if (!provider && chain.length === 0) {
+      const f = noCandidateLeft(model.id, 0, true, []);
+      await d.lifecycle.fail(row.id, id, d.now(), f.code, f.message);
       return;
     }
     const stopRenewing = keepLease({
@@ -92,7 +101,7 @@ export function createWorker(d: WorkerDeps) {
         taskId: row.id, model, prompt: row.optimized_prompt ?? row.prompt, negativePrompt: row.negative_prompt, aspectRatio: row.aspect_ratio,
         seconds: Number(row.seconds), width: Number(row.width), height: Number(row.height), fps: d.catalog.fps, seed,
         generateAudio: Boolean(Number(row.generate_audio)), images, options: JSON.parse(row.options_json) as Record<string, unknown>,
-        isRec: Boolean(Number(row.is_rec)),
+        isRec: Boolean(Number(row.is_rec)), offPeak: Boolean(Number(row.off_peak)),
       };
       if (!provider) {
         await submitUpstream(row.id, job, chain, abort.signal, log);
@@ -127,14 +136,23 @@ export function createWorker(d: WorkerDeps) {
    * An upstream task holds a worker slot only while it is submitted: the job
    * is recorded on the task and the poller follows it from there.
    */
-  async function submitUpstream(taskId: string, job: GenerationJob, chain: Channel[], signal: AbortSignal, log: Logger) {
-    const accepted = await submitWithFailover(chain, job, signal);
+  async function submitUpstream(taskId: string, job: GenerationJob, chain: Candidate[], signal: AbortSignal, log: Logger) {
+    // Only candidates whose upstream model can render this (submit checked that at least one can).
+    const able = chain.filter((c) => !upstreamRefusal(c.upstreamModel, d.catalog.upstreamLimits(c.upstreamModel), { seconds: job.seconds, resolution: resolutionName(job) }));
+    const out = await submitWithFailover(able, job, signal, d.health);
+    if (!out.ok) {
+      log.warn({ code: out.failure.code, tried: out.tried }, 'no upstream took the task');
+      await d.lifecycle.fail(taskId, id, d.now(), out.failure.code, out.failure.message);
+      return;
+    }
+    const accepted = { channel: out.candidate.channel, upstreamId: out.upstreamId, tried: out.tried };
     const now = d.now();
+    const facts = { upstream_model: out.candidate.upstreamModel, ...(accepted.tried.length ? { failover_from: accepted.tried } : {}) };
     let handed: boolean;
     try {
       handed = await d.tasks.handOffToPoller(taskId, id, {
         channel: accepted.channel.name, provider: accepted.channel.provider, upstreamId: accepted.upstreamId, submittedAt: now,
-        nextPollAt: now + nextPollDelay(0, d.upstreamTiming), json: JSON.stringify(accepted.tried.length ? { failover_from: accepted.tried } : {}),
+        nextPollAt: now + nextPollDelay(0, d.upstreamTiming), json: JSON.stringify(facts),
       });
     } catch (e) {
       // Not recorded, so nobody would ever collect it: stop the upstream job (where the upstream can) before the task fails.

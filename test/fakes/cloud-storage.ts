@@ -2,8 +2,7 @@
 // GET /storage/v1/b/{bucket}/o/{percent-encoded object}?alt=media with a
 // Bearer token. It serves what the fake Vertex "wrote" there.
 import { sendJson, startFake, type FakeServer } from './http-fake.ts';
-import { googleError } from './gemini.ts';
-import { bearerProblem, type BearerCheck } from './google-auth.ts';
+import { bearerProblem, googleError, type BearerCheck } from './google-auth.ts';
 
 export interface StorageFake extends FakeServer {
   /** The base URL to configure as VERTEX_STORAGE_BASE_URL. */

@@ -13,6 +13,14 @@ import { sendJson, startFake, type FakeServer } from './http-fake.ts';
 const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
+const RPC_STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
+};
+
+/** Google's error envelope (UPSTREAM.md §1.2), as the Vertex and Cloud Storage fakes answer. */
+export const googleError = (code: number, message: string) => ({ error: { code, message, status: RPC_STATUS[code] ?? 'UNKNOWN', details: [] } });
+
 /** Who may call a fake Google API: one fixed token, or whatever a token fake issued and has not expired. */
 export type BearerCheck = string | { isValid(token: string): boolean };
 

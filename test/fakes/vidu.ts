@@ -1,29 +1,108 @@
-// A strict stand-in for Vidu's enterprise API (UPSTREAM.md §4): /img2video,
-// /tasks/{id}/creations, /tasks/{id}/cancel, `Authorization: Token`, Vidu's error body.
+// A strict stand-in for Vidu's enterprise API (UPSTREAM.md §4): /img2video, /tasks/{id}/creations,
+// /tasks/{id}/cancel, `Authorization: Token`, Vidu's error envelope and codes. Written from the doc, not from our adapter.
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import sharp from 'sharp';
 import { isJson, playScript, sampleMp4, sendJson, startFake, type FakeServer, type Scripted } from './http-fake.ts';
 
-const REASON: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable' };
-export const viduError = (code: number, message: string) => ({ code, reason: REASON[code] ?? 'Error', message, metadata: { trace_id: 'fake-trace' } });
+const REASON: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 429: 'TooManyRequests' };
+/** Vidu's general HTTP error envelope; the reason defaults from the status (5xx → InternalServiceFailure). */
+export const viduError = (code: number, message: string, reason = REASON[code] ?? (code >= 500 ? 'InternalServiceFailure' : 'BadRequest')) =>
+  ({ code, reason, message, metadata: { trace_id: `fake-${randomBytes(4).toString('hex')}` } });
 
-const MODELS: Record<string, { durations: number[]; resolutions: string[] }> = {
-  viduq1: { durations: [5], resolutions: ['1080p'] },
-  'viduq2-pro': { durations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], resolutions: ['540p', '720p', '1080p'] },
-  'viduq2-turbo': { durations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], resolutions: ['540p', '720p', '1080p'] },
-  'viduq2-pro-fast': { durations: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], resolutions: ['720p', '1080p'] },
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+interface ModelRules { seconds: number[]; defaultSeconds: number; resolutions: (seconds: number) => string[]; defaultResolution: string }
+const rules = (seconds: number[], resolutions: string[], defaultResolution = '720p'): ModelRules =>
+  ({ seconds, defaultSeconds: seconds.includes(5) ? 5 : seconds[0]!, resolutions: () => resolutions, defaultResolution });
+
+/** img2video models and limits, the §4 table (resellers' copies [U]; defaults the table leaves open are guesses). */
+export const IMG2VIDEO_MODELS: Record<string, ModelRules> = {
+  'viduq4-preview': rules(range(3, 16), ['540p', '720p', '1080p', '2K', '4K']),
+  'viduq3-pro': rules(range(1, 16), ['540p', '720p', '1080p']),
+  'viduq3-turbo': rules(range(1, 16), ['540p', '720p', '1080p']),
+  'viduq3-pro-fast': rules(range(1, 16), ['720p', '1080p']),
+  'viduq2-pro': rules(range(1, 10), ['540p', '720p', '1080p']),
+  'viduq2-turbo': rules(range(1, 10), ['540p', '720p', '1080p']),
+  'viduq2-pro-fast': rules(range(1, 10), ['720p', '1080p']),
+  viduq1: rules([5], ['1080p'], '1080p'),
+  'viduq1-classic': rules([5], ['1080p'], '1080p'),
+  'vidu2.0': { seconds: [4, 8], defaultSeconds: 4, resolutions: (s) => (s === 8 ? ['720p'] : ['360p', '720p', '1080p']), defaultResolution: '720p' },
 };
-const FIELDS = new Set(['model', 'images', 'prompt', 'duration', 'seed', 'resolution', 'movement_amplitude', 'bgm', 'audio', 'audio_type', 'voice_id', 'is_rec', 'off_peak', 'watermark', 'payload', 'callback_url']);
+/** Served by Vidu, but only on /reference2video. */
+const REFERENCE_ONLY = new Set(['viduq3', 'viduq3-mix']);
+const FIELDS = new Set(['model', 'images', 'prompt', 'duration', 'seed', 'resolution', 'movement_amplitude', 'bgm', 'audio', 'audio_type',
+  'voice_id', 'is_rec', 'off_peak', 'watermark', 'wm_position', 'wm_url', 'payload', 'callback_url']);
+/** "The whole HTTP body ≤ 20 MB": the smaller reading of MB. */
+export const VIDU_MAX_BODY = 20_000_000;
 
+export interface ViduRefusal { status: number; reason: string; message: string }
+const no = (reason: string, message: string, status = 400): ViduRefusal => ({ status, reason, message });
+
+/** Vidu's checks of an img2video body that need no decoding; the fake also decodes the image (imageProblem). */
+export function checkImg2Video(b: unknown): ViduRefusal | null {
+  if (!b || typeof b !== 'object' || Array.isArray(b)) return no('BadRequest', 'request body must be a JSON object');
+  const body = b as Record<string, unknown>;
+  for (const k of Object.keys(body)) if (!FIELDS.has(k)) return no('FieldUnwanted', `field ${k} is not accepted by img2video`);
+  if (body.model === undefined) return no('FieldLacking', 'model is required');
+  if (REFERENCE_ONLY.has(body.model as string)) return no('FieldInvalid', `model ${String(body.model)} does not support img2video`);
+  const model = IMG2VIDEO_MODELS[body.model as string];
+  if (!model) return no('FieldInvalid', `model ${String(body.model)} is invalid`);
+  if (body.images === undefined) return no('FieldLacking', 'images is required');
+  if (!Array.isArray(body.images) || body.images.length !== 1) return no('FieldItemCountOutOfRange', 'images must contain exactly 1 image for img2video');
+  const img = body.images[0];
+  if (typeof img !== 'string' || !(/^data:image\/(png|jpeg|jpg|webp);base64,[A-Za-z0-9+/]+=*$/.test(img) || /^https?:\/\/\S+$/.test(img))) {
+    return no('ImageFormatInvalid', 'images[0] must be a URL or a data:image/(png|jpeg|jpg|webp);base64 URI');
+  }
+  if (body.prompt !== undefined && (typeof body.prompt !== 'string' || [...body.prompt].length > 5000)) return no('FieldInvalid', 'prompt must be a string of at most 5000 characters');
+  const seconds = body.duration ?? model.defaultSeconds;
+  if (typeof seconds !== 'number' || !model.seconds.includes(seconds)) return no('FieldInvalid', `duration ${String(seconds)} is not supported by ${String(body.model)}`);
+  const resolution = body.resolution ?? model.defaultResolution;
+  if (typeof resolution !== 'string' || !model.resolutions(seconds).includes(resolution)) return no('FieldInvalid', `resolution ${String(resolution)} is not supported by ${String(body.model)} at ${seconds}s`);
+  if (body.seed !== undefined && (!Number.isInteger(body.seed) || (body.seed as number) < 0 || (body.seed as number) > 2147483647)) return no('FieldInvalid', 'seed must be an integer in [0, 2147483647]');
+  for (const k of ['audio', 'is_rec', 'off_peak', 'bgm', 'watermark'] as const) if (body[k] !== undefined && typeof body[k] !== 'boolean') return no('FieldInvalid', `${k} must be a boolean`);
+  if (body.audio_type !== undefined && !['all', 'speech_only', 'sound_effect_only'].includes(body.audio_type as string)) return no('FieldInvalid', 'audio_type must be all, speech_only or sound_effect_only');
+  if (body.movement_amplitude !== undefined && !['auto', 'small', 'medium', 'large'].includes(body.movement_amplitude as string)) return no('FieldInvalid', 'movement_amplitude is invalid');
+  for (const k of ['voice_id', 'callback_url', 'wm_url', 'wm_position', 'payload'] as const) if (body[k] !== undefined && typeof body[k] !== 'string') return no('FieldInvalid', `${k} must be a string`);
+  if (typeof body.payload === 'string' && body.payload.length > 1_048_576) return no('FieldInvalid', 'payload must be at most 1048576 characters');
+  return null;
+}
+
+/** A data-URI image Vidu cannot use: not a real png/jpeg/webp, over 50 MB, or an aspect outside 1:4–4:1. */
+export async function imageProblem(uri: string): Promise<{ refusal: ViduRefusal } | { format: string; width: number; height: number }> {
+  if (!uri.startsWith('data:')) return { format: 'url', width: 0, height: 0 };
+  const bytes = Buffer.from(uri.slice(uri.indexOf(',') + 1), 'base64');
+  if (bytes.length > 50 * 1024 * 1024) return { refusal: no('ImageFormatInvalid', 'image must be at most 50 MB') };
+  const meta = await sharp(bytes).metadata().catch(() => null);
+  if (!meta?.width || !meta.height || !['png', 'jpeg', 'webp'].includes(meta.format ?? '')) return { refusal: no('ImageFormatInvalid', 'image could not be decoded as png, jpeg or webp') };
+  const ratio = meta.width / meta.height;
+  if (ratio < 0.25 || ratio > 4) return { refusal: no('ImageFormatInvalid', 'image aspect ratio must be between 1:4 and 4:1') };
+  return { format: meta.format!, width: meta.width, height: meta.height };
+}
+
+/** A scripted answer: http-fake's (an error by status, a hang, malformed JSON) or one of Vidu's codes, with an optional Retry-After. */
+export type ViduScripted = Scripted | { status: number; reason: string; message?: string; retryAfter?: string };
 export type ViduOutcome = 'ok' | 'failed' | 'never';
 
 export interface ViduFake extends FakeServer {
   /** Configure as VIDU_BASE_URL (…/ent/v2). */
   baseUrl: string;
-  script: { submit: Scripted[]; poll: Scripted[] };
+  /** Scripted answers for the next calls of each kind; `pollState` answers the next polls with that state (e.g. one Vidu adds later). */
+  script: { submit: ViduScripted[]; poll: ViduScripted[]; cancel: ViduScripted[]; pollState: string[] };
+  /** How tasks created from now on end; `failCode` is a failed task's err_code (§4's table, e.g. CreationPolicyViolation). */
   outcome: ViduOutcome;
+  failCode: string;
+  /** Polls answered queueing/processing before the outcome; off-peak tasks first answer `scheduled` for `scheduledPolls` polls. */
   pollsUntilDone: number;
+  scheduledPolls: number;
+  /** The account's credits (null: unlimited); a submit costing more is refused with CreditInsufficient. */
+  accountCredits: number | null;
+  /** Models the account is refused (400 ModelUnavailable). */
+  unavailableModels: string[];
   cancelled: string[];
+  /** The state each poll answered, in order. */
+  answered: { id: string; state: string }[];
+  /** Every accepted img2video body: its size in bytes and the image as decoded. */
+  created: { id: string; bytes: number; body: Record<string, unknown>; image: { format: string; width: number; height: number } }[];
   /**
    * When set, a task created with `callback_url` finishes this long after
    * creation and Vidu POSTs a signed callback (UPSTREAM.md §4) to that URL.
@@ -44,22 +123,82 @@ export function signViduCallback(apiKey: string, callbackUrl: string, date: stri
   };
 }
 
+interface Task { polls: number; outcome: ViduOutcome; failCode: string; offPeak: boolean; state: string; credits: number; cancelled?: boolean; finished?: boolean }
+
+function play(s: ViduScripted | undefined, res: ServerResponse): boolean {
+  if (s === undefined || typeof s === 'string' || !('reason' in s)) return playScript(s, res, viduError);
+  if (s.retryAfter !== undefined) res.setHeader('retry-after', s.retryAfter);
+  sendJson(res, s.status, viduError(s.status, s.message ?? `scripted ${s.reason}`, s.reason));
+  return true;
+}
+
 export async function startViduFake(apiKey: string): Promise<ViduFake> {
-  const tasks = new Map<string, { polls: number; outcome: ViduOutcome; state: string; credits: number; finished?: boolean }>();
-  const fake: Partial<ViduFake> = { script: { submit: [], poll: [] }, outcome: 'ok', pollsUntilDone: 2, cancelled: [], callbackAfterMs: null, callbacks: [] };
+  const tasks = new Map<string, Task>();
+  const fake: Partial<ViduFake> = {
+    script: { submit: [], poll: [], cancel: [], pollState: [] }, outcome: 'ok', failCode: 'ImageObjectsUndetected', pollsUntilDone: 2, scheduledPolls: 2,
+    accountCredits: null, unavailableModels: [], cancelled: [], answered: [], created: [], callbackAfterMs: null, callbacks: [],
+  };
   const creationsOf = (id: string) => [{ id: `c${id}`, url: `${server.origin}/files/${id}.mp4`, cover_url: `${server.origin}/files/${id}.jpg` }];
+  const view = (id: string, t: Task) => {
+    const base = { state: t.state, err_code: '', credits: t.credits, payload: '', bgm: false, off_peak: t.offPeak, creations: [] as unknown[] };
+    if (t.state === 'failed') return { ...base, err_code: t.cancelled ? 'UserCancelled' : t.failCode };
+    return t.state === 'success' ? { ...base, creations: creationsOf(id) } : base;
+  };
+  // Polls move a task along: [scheduled ×N if off-peak], queueing, processing…, then its outcome.
+  const advance = (t: Task) => {
+    if (t.finished) return;
+    const n = ++t.polls - (t.offPeak ? fake.scheduledPolls! : 0);
+    if (n <= 0) t.state = 'scheduled';
+    else if (t.outcome === 'never' || n <= fake.pollsUntilDone!) t.state = n <= 1 ? 'queueing' : 'processing';
+    else finish(t);
+  };
+  const finish = (t: Task) => { t.finished = true; t.state = t.outcome === 'failed' ? 'failed' : 'success'; };
   async function callBack(id: string, url: string) {
     const t = tasks.get(id);
-    if (!t || t.state === 'canceled') return;
-    t.state = 'success';
-    t.finished = true;
-    const body = JSON.stringify({ state: 'success', err_code: '', credits: t.credits, payload: '', bgm: false, off_peak: false, creations: creationsOf(id) });
+    if (!t || t.finished) return;
+    if (t.outcome === 'never') t.outcome = 'ok';
+    finish(t);
+    const body = JSON.stringify(view(id, t));
     const headers = { 'content-type': 'application/json', ...signViduCallback(apiKey, url, new Date().toUTCString(), randomBytes(16).toString('hex')) };
     const res = await fetch(url, { method: 'POST', headers, body }).catch(() => null);
     fake.callbacks!.push({ url, status: res?.status ?? 0, headers, body });
   }
-  const err = (res: ServerResponse, code: number, message: string) => sendJson(res, code, viduError(code, message));
-  const server = await startFake((req, res, rec) => {
+  const err = (res: ServerResponse, r: ViduRefusal) => sendJson(res, r.status, viduError(r.status, r.message, r.reason));
+
+  async function create(res: ServerResponse, b: unknown, bytes: number) {
+    if (play(fake.script!.submit.shift(), res)) return;
+    const refused = checkImg2Video(b);
+    if (refused) return err(res, refused);
+    const body = b as Record<string, unknown>;
+    const image = await imageProblem((body.images as string[])[0]!);
+    if ('refusal' in image) return err(res, image.refusal);
+    if (fake.unavailableModels!.includes(body.model as string)) return err(res, no('ModelUnavailable', `model ${String(body.model)} is unavailable`));
+    const credits = (body.duration as number | undefined ?? 5) * (body.off_peak ? 1 : 2) + (body.is_rec ? 10 : 0);
+    if (fake.accountCredits !== null && fake.accountCredits! < credits) return err(res, no('CreditInsufficient', 'credit insufficient'));
+    if (fake.accountCredits !== null) fake.accountCredits! -= credits;
+    const id = String(randomInt(1e12, 1e13));
+    tasks.set(id, { polls: 0, outcome: fake.outcome!, failCode: fake.failCode!, offPeak: body.off_peak === true, state: 'created', credits });
+    fake.created!.push({ id, bytes, body, image });
+    if (typeof body.callback_url === 'string' && fake.callbackAfterMs !== null) {
+      const url = body.callback_url;
+      setTimeout(() => void callBack(id, url), fake.callbackAfterMs).unref();
+    }
+    sendJson(res, 200, { ...body, images: undefined, task_id: id, state: 'created', credits, created_at: new Date().toISOString() });
+  }
+
+  function cancel(res: ServerResponse, id: string, b: unknown) {
+    if (play(fake.script!.cancel.shift(), res)) return;
+    const t = tasks.get(id);
+    if (!t) return err(res, no('TaskNotFound', 'task not found', 404));
+    if ((b as { id?: unknown } | undefined)?.id !== id) return err(res, no('BadRequest', 'id in body must match the task'));
+    // §4's refusal example: a scheduled (off-peak) task cannot be cancelled, nor one already ended.
+    if (['scheduled', 'success', 'failed'].includes(t.state)) return err(res, no('BadRequest', `task state is ${t.state}, can not cancel`));
+    Object.assign(t, { state: 'failed', cancelled: true, finished: true });
+    fake.cancelled!.push(id);
+    sendJson(res, 200, {});
+  }
+
+  const server = await startFake(async (req, res, rec, raw) => {
     const path = new URL(rec.path, 'http://fake').pathname;
     const file = /^\/files\/(\d+)\.mp4$/.exec(path);
     if (file && req.method === 'GET') {
@@ -67,65 +206,31 @@ export async function startViduFake(apiKey: string): Promise<ViduFake> {
       res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': mp4.length });
       return void res.end(mp4);
     }
-    if (req.headers.authorization !== `Token ${apiKey}`) return err(res, 401, 'invalid api key');
+    // A guess: the docs give no status for an oversized body; 413 from the front proxy, as nginx answers, before any JSON.
+    if (raw.length > VIDU_MAX_BODY) {
+      res.writeHead(413, { 'content-type': 'text/html' });
+      return void res.end('<html><body><h1>413 Request Entity Too Large</h1></body></html>');
+    }
+    if (req.headers.authorization !== `Token ${apiKey}`) return err(res, no('Unauthorized', 'invalid api key', 401));
     if (path === '/ent/v2/img2video' && req.method === 'POST') {
-      if (playScript(fake.script!.submit.shift(), res, viduError)) return;
-      if (!isJson(req)) return err(res, 400, 'content-type must be application/json');
-      const b = rec.body as Record<string, unknown> | undefined;
-      const problem = checkBody(b);
-      if (problem) return err(res, 400, problem);
-      const id = String(randomInt(1e12, 1e13));
-      tasks.set(id, { polls: 0, outcome: fake.outcome!, state: 'created', credits: 4 });
-      if (typeof b!.callback_url === 'string' && fake.callbackAfterMs !== null) {
-        const url = b!.callback_url;
-        setTimeout(() => void callBack(id, url), fake.callbackAfterMs).unref();
-      }
-      return sendJson(res, 200, { task_id: id, state: 'created', ...b, images: undefined, credits: 4, created_at: new Date().toISOString() });
+      if (!isJson(req) || typeof rec.body !== 'object') return err(res, no('BadRequest', 'body must be JSON (application/json)'));
+      return create(res, rec.body, raw.length);
     }
-    const creations = /^\/ent\/v2\/tasks\/(\d+)\/creations$/.exec(path);
+    const creations = /^\/ent\/v2\/tasks\/([^/]+)\/creations$/.exec(path);
     if (creations && req.method === 'GET') {
-      if (playScript(fake.script!.poll.shift(), res, viduError)) return;
-      const t = tasks.get(creations[1]!);
-      if (!t) return err(res, 404, 'task not found');
-      const base = { err_code: '', credits: t.credits, payload: '', bgm: false, off_peak: false };
-      if (t.state === 'canceled') return sendJson(res, 200, { ...base, state: 'failed', err_code: 'TaskCanceled', creations: [] });
-      if (t.finished) return sendJson(res, 200, { ...base, state: 'success', creations: creationsOf(creations[1]!) });
-      if (t.outcome === 'never' || t.polls++ < fake.pollsUntilDone!) {
-        t.state = t.polls <= 1 ? 'queueing' : 'processing';
-        return sendJson(res, 200, { ...base, state: t.state, creations: [] });
-      }
-      if (t.outcome === 'failed') return sendJson(res, 200, { ...base, state: 'failed', err_code: 'ImageGenerationFailed', creations: [] });
-      t.state = 'success';
-      return sendJson(res, 200, { ...base, state: 'success', creations: creationsOf(creations[1]!) });
+      if (play(fake.script!.poll.shift(), res)) return;
+      const id = decodeURIComponent(creations[1]!);
+      const t = tasks.get(id);
+      if (!t) return err(res, no('TaskNotFound', 'task not found', 404));
+      const forced = fake.script!.pollState.shift();
+      if (forced === undefined) advance(t);
+      const answer = forced === undefined ? view(id, t) : { ...view(id, t), state: forced };
+      fake.answered!.push({ id, state: answer.state });
+      return sendJson(res, 200, answer);
     }
-    const cancel = /^\/ent\/v2\/tasks\/(\d+)\/cancel$/.exec(path);
-    if (cancel && req.method === 'POST') {
-      const t = tasks.get(cancel[1]!);
-      if (!t) return err(res, 404, 'task not found');
-      if ((rec.body as { id?: unknown } | undefined)?.id !== cancel[1]) return err(res, 400, 'id in body must match the task');
-      if (t.state === 'success' || t.state === 'failed') return err(res, 400, `task state is ${t.state}, can not cancel`);
-      t.state = 'canceled';
-      fake.cancelled!.push(cancel[1]!);
-      return sendJson(res, 200, {});
-    }
-    return err(res, 404, 'not found');
+    const cancelled = /^\/ent\/v2\/tasks\/([^/]+)\/cancel$/.exec(path);
+    if (cancelled && req.method === 'POST') return cancel(res, decodeURIComponent(cancelled[1]!), rec.body);
+    return err(res, no('NotFound', 'not found', 404));
   });
   return Object.assign(fake, server, { baseUrl: `${server.origin}/ent/v2` }) as ViduFake;
-}
-
-export function checkBody(b: Record<string, unknown> | undefined): string | null {
-  if (!b || typeof b !== 'object') return 'body is required';
-  for (const k of Object.keys(b)) if (!FIELDS.has(k)) return `unknown field ${k}`;
-  const model = MODELS[b.model as string];
-  if (!model) return `model ${String(b.model)} is not supported`;
-  if (!Array.isArray(b.images) || b.images.length !== 1) return 'images must contain exactly 1 image';
-  const img = b.images[0];
-  if (typeof img !== 'string' || !(/^data:image\/(png|jpeg|jpg|webp);base64,[A-Za-z0-9+/=]+$/.test(img) || /^https?:\/\//.test(img))) return 'images[0] must be a URL or a data:image/(png|jpeg|webp);base64 URI';
-  if (b.prompt !== undefined && (typeof b.prompt !== 'string' || b.prompt.length > 5000)) return 'prompt must be at most 5000 characters';
-  if (b.duration !== undefined && !model.durations.includes(b.duration as number)) return `duration ${String(b.duration)} is not supported by ${String(b.model)}`;
-  if (b.resolution !== undefined && !model.resolutions.includes(b.resolution as string)) return `resolution ${String(b.resolution)} is not supported by ${String(b.model)}`;
-  if (b.seed !== undefined && !Number.isInteger(b.seed)) return 'seed must be an integer';
-  for (const k of ['audio', 'is_rec', 'off_peak', 'bgm'] as const) if (b[k] !== undefined && typeof b[k] !== 'boolean') return `${k} must be a boolean`;
-  if (b.audio_type !== undefined && !['all', 'speech_only', 'sound_effect_only'].includes(b.audio_type as string)) return 'audio_type is invalid';
-  return null;
 }

@@ -63,7 +63,7 @@ describe('Vidu adapter against the strict fake', () => {
     const t = await runTask(s, { model: 'viduq1', seconds: 5 });
     fake.outcome = 'ok';
     expectFailedAndRefunded(t, 'upstream_rejected');
-    expect(t.error!.message).toContain('ImageGenerationFailed');
+    expect(t.error!.message).toContain('ImageObjectsUndetected');
   });
 
   it('a Vidu 400 carries Vidu\'s reason and message', async () => {
@@ -81,13 +81,49 @@ describe('Vidu adapter against the strict fake', () => {
     await waitFor(async () => fake.requests.slice(before).some((r) => r.path.endsWith('/creations')));
     const res = await s.api(`/v1/video/generations/${id}/cancel`, { method: 'POST' });
     expect(res.status).toBe(200);
-    await waitFor(async () => fake.cancelled.length === 1, 10_000);
+    const cancelledBefore = fake.cancelled.length;
+    await waitFor(async () => fake.cancelled.length === cancelledBefore + 1, 10_000);
     fake.outcome = 'ok';
-    const cancelRequest = fake.requests.find((r) => r.path.endsWith('/cancel'))!;
+    const cancelRequest = fake.requests.slice(before).find((r) => r.path.endsWith('/cancel'))!;
     expect(cancelRequest.headers.authorization).toBe(`Token ${KEY}`);
-    expect(cancelRequest.body).toEqual({ id: fake.cancelled[0] });
+    expect(cancelRequest.body).toEqual({ id: fake.cancelled.at(-1) });
     const t = (await waitForTask(s, id)).task as UpstreamTask;
     expect(t.status).toBe('cancelled');
     expect(t.credits.refunded).toBe(t.credits.reserved);
+  });
+});
+
+describe('Vidu models, off-peak and channel faults (UPSTREAM.md §4)', () => {
+  it('Q3 and Q4 go upstream under their own ids; an off-peak task goes as off_peak and waits through `scheduled`', async () => {
+    const before = fake.requests.length;
+    const t = await runTask(s, { model: 'viduq4-preview', seconds: 3, size: '720p', off_peak: true });
+    expect(t.status).toBe('succeeded');
+    expect(t.metadata).toMatchObject({ upstream_model: 'viduq4-preview', channel: 'vidu' });
+    const create = fake.requests.slice(before).find((r) => r.path.endsWith('/img2video'))!;
+    expect(create.body).toMatchObject({ model: 'viduq4-preview', duration: 3, resolution: '720p', off_peak: true });
+    expect(fake.answered.slice(-8).map((a) => a.state)).toContain('scheduled');
+    const q3 = await runTask(s, { model: 'viduq3-turbo', seconds: 7, size: '540p' });
+    expect(q3.metadata).toMatchObject({ upstream_model: 'viduq3-turbo' });
+  });
+
+  it('an account out of credit is the channel\'s fault: the task fails upstream_unavailable (refunded) and the channel rests', async () => {
+    fake.accountCredits = 0;
+    try {
+      const t = await runTask(s, { model: 'viduq2-pro', seconds: 2, size: '720p' });
+      expectFailedAndRefunded(t, 'upstream_unavailable');
+      expect(t.error!.message).toContain('not with your request');
+      const res = await fetch(`${s.base}/v1/models`, { headers: { authorization: `Bearer ${s.key}` } });
+      const m = ((await res.json()) as { data: { id: string; available: boolean; providers: string[] }[] }).data.find((x) => x.id === 'viduq2-pro')!;
+      expect(m).toMatchObject({ available: false, providers: [] });
+      // Resting: the next task fails without another call to Vidu.
+      const before = fake.requests.filter((r) => r.path.endsWith('/img2video')).length;
+      const again = await runTask(s, { model: 'viduq2-pro', seconds: 2, size: '720p' });
+      expectFailedAndRefunded(again, 'upstream_unavailable');
+      expect(again.error!.message).toContain('resting until');
+      expect(fake.requests.filter((r) => r.path.endsWith('/img2video')).length).toBe(before);
+    } finally {
+      fake.accountCredits = null;
+      await s.app.store.channelHealth.clear('vidu');
+    }
   });
 });

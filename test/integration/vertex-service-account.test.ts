@@ -1,15 +1,17 @@
-import { randomBytes } from 'node:crypto';
 // The Vertex adapter with a service-account key and Cloud Storage results,
 // over real loopback HTTP against strict fakes of Google's token endpoint,
 // Vertex AI and the Cloud Storage JSON API. The token fake verifies every JWT
 // with the key it handed out, so a wrong signature or claim fails these tests.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/domain/catalog.ts';
-import { ProviderError, type GenerationJob } from '../../src/providers/provider.ts';
-import type { ResultVideo, UpstreamAdapter } from '../../src/providers/upstream/upstream-provider.ts';
+import type { UpstreamFailure } from '../../src/domain/failures.ts';
+import type {
+  DownloadOutcome, PollOutcome, ResultVideo, SubmitOutcome, UpstreamAdapter, UpstreamJob,
+} from '../../src/providers/upstream/upstream-provider.ts';
 import { vertexAdapter } from '../../src/providers/vertex/vertex-adapter.ts';
 import {
   parseServiceAccountKey, readServiceAccountKeyFile, serviceAccountTokenSource, staticTokenSource, type TokenSource,
@@ -18,15 +20,17 @@ import { startGoogleAuthFake, type GoogleAuthFake } from '../fakes/google-auth.t
 import { startStorageFake, type StorageFake } from '../fakes/cloud-storage.ts';
 import { startVertexFake, type VertexFake } from '../fakes/vertex.ts';
 import { sampleMp4, startFake, type FakeServer } from '../fakes/http-fake.ts';
-import { generateKeyPairSync } from 'node:crypto';
 
 const PROJECT = 'reelay-test';
 const LOCATION = 'europe-west4';
 const STORAGE_URI = 'gs://reelay-out/veo/';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
-const job: GenerationJob = {
-  taskId: 'task_sa', model: loadCatalog().find('veo-3.0-generate-001')!, prompt: 'a slow push in', negativePrompt: null,
-  aspectRatio: '16:9', seconds: 4, width: 1280, height: 720, fps: 24, seed: 7, generateAudio: false, images: [PNG], options: {},
+// A deprecated public model served by its live successor: only the upstream id may reach Vertex (the fake 404s veo-3.0-*).
+const UPSTREAM_MODEL = 'veo-3.1-generate-001';
+const job: UpstreamJob = {
+  taskId: 'task_sa', model: loadCatalog().find('veo-3.0-generate-001')!, upstreamModel: UPSTREAM_MODEL, prompt: 'a slow push in',
+  negativePrompt: null, aspectRatio: '16:9', seconds: 4, width: 1280, height: 720, fps: 24, seed: 7, generateAudio: false,
+  images: [PNG], options: {},
 };
 const never = new AbortController().signal;
 
@@ -72,35 +76,53 @@ function adapter(token: TokenSource, o: { storageUri?: string } = {}): UpstreamA
   });
 }
 
-/** submit, then poll until done (the fake counts polls; nothing to wait for). */
-async function run(a: UpstreamAdapter): Promise<{ id: string; video: ResultVideo; polls: number }> {
-  const id = await a.submit(job, never);
+/** The id of an accepted submit; a refusal fails the test with the adapter's own words. */
+async function submitted(a: UpstreamAdapter): Promise<string> {
+  const r = await a.submit(job, never);
+  if (!r.ok) throw new Error(`submit refused: ${r.failure.code}: ${r.failure.message}`);
+  return r.id;
+}
+
+/** submit, then poll until the operation ends (the fake counts polls; nothing to wait for). */
+async function run(a: UpstreamAdapter): Promise<{ id: string; end: Exclude<PollOutcome, { state: 'running' }>; polls: number }> {
+  const id = await submitted(a);
   for (let polls = 1; polls < 20; polls++) {
-    const r = await a.poll(id, never);
-    if (r.done) return { id, video: r.video, polls };
+    const end = await a.poll(id, never);
+    if (end.state !== 'running') return { id, end, polls };
   }
   throw new Error('the fake never finished');
 }
 
-async function refusal(p: Promise<unknown>): Promise<ProviderError> {
-  const e = await p.then(() => { throw new Error('expected a ProviderError'); }, (err: unknown) => err);
-  expect(e).toBeInstanceOf(ProviderError);
-  return e as ProviderError;
+async function finished(a: UpstreamAdapter): Promise<{ id: string; video: ResultVideo; polls: number }> {
+  const { id, end, polls } = await run(a);
+  if (end.state === 'failed') throw new Error(`poll failed: ${end.failure.code}: ${end.failure.message}`);
+  return { id, video: end.video, polls };
+}
+
+/** The failure an outcome carries; an outcome without one fails the test. */
+function failureOf(o: SubmitOutcome | PollOutcome | DownloadOutcome): UpstreamFailure {
+  if ('failure' in o) return o.failure;
+  throw new Error(`expected a failure, got ${'state' in o ? `state ${o.state}` : 'ok'}`);
 }
 
 const bearer = (r: { headers: Record<string, string | string[] | undefined> }) => String(r.headers.authorization ?? '').replace(/^Bearer /, '');
+const MODEL_PATH = `/v1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/${UPSTREAM_MODEL}`;
 
 describe('service-account tokens', () => {
-  it('one token, signed and verified, serves the submit and every poll', async () => {
+  it('one token, signed and verified, serves the submit and every poll, all sent for the upstream model', async () => {
     const tokensBefore = auth.tokenRequests;
     const vertexBefore = vertex.requests.length;
-    const { video, polls } = await run(adapter(serviceAccount()));
+    const { id, video, polls } = await finished(adapter(serviceAccount()));
     expect(video.kind).toBe('bytes');
     expect(polls).toBe(3);
+    expect(id.startsWith(`${MODEL_PATH.slice('/v1/'.length)}/operations/`)).toBe(true);
     expect(auth.tokenRequests - tokensBefore).toBe(1);
     expect(auth.refusals).toEqual([]);
     const sent = vertex.requests.slice(vertexBefore);
-    expect(sent.length).toBe(4);
+    expect(sent.map((r) => r.path)).toEqual([
+      `${MODEL_PATH}:predictLongRunning`, ...Array.from({ length: 3 }, () => `${MODEL_PATH}:fetchPredictOperation`),
+    ]);
+    expect(sent.slice(1).map((r) => r.body)).toEqual(Array.from({ length: 3 }, () => ({ operationName: id })));
     const tokens = new Set(sent.map(bearer));
     expect(tokens.size).toBe(1);
     expect(auth.isValid([...tokens][0]!)).toBe(true);
@@ -108,12 +130,12 @@ describe('service-account tokens', () => {
 
   it('a token revoked before its expiry is dropped and the call retried once with a fresh one', async () => {
     const a = adapter(serviceAccount());
-    const id = await a.submit(job, never);
+    const id = await submitted(a);
     const before = auth.tokenRequests;
     const vertexBefore = vertex.requests.length;
     // Revoke every token issued so far: Vertex now answers 401 to the cached one.
     auth.issued.clear();
-    await expect(a.poll(id, never)).resolves.toBeDefined();
+    expect(await a.poll(id, never)).toEqual({ state: 'running' });
     expect(auth.tokenRequests - before).toBe(1);
     const sent = vertex.requests.slice(vertexBefore).map(bearer);
     expect(sent.length).toBe(2);
@@ -124,7 +146,7 @@ describe('service-account tokens', () => {
   it('an inline video well over 8 MB is read whole (the answer cap is 256 MB for polls)', async () => {
     vertex.inlineVideo = randomBytes(12 * 1024 * 1024);
     try {
-      const { video } = await run(adapter(serviceAccount()));
+      const { video } = await finished(adapter(serviceAccount()));
       expect(video.kind === 'bytes' && video.data.equals(vertex.inlineVideo)).toBe(true);
     } finally {
       vertex.inlineVideo = null;
@@ -134,33 +156,39 @@ describe('service-account tokens', () => {
   it('a gs:// result outside the configured bucket is refused, never fetched', async () => {
     vertex.outcome = 'foreign-gcs';
     const storageBefore = storage.requests.length;
-    const e = await refusal(run(adapter(serviceAccount(), { storageUri: 'gs://my-results/veo/' })));
-    expect(e.code).toBe('upstream_invalid_response');
-    expect(e.message).toContain('my-results');
+    const a = adapter(serviceAccount(), { storageUri: 'gs://my-results/veo/' });
+    const { end } = await run(a);
+    expect(failureOf(end)).toEqual({ code: 'upstream_invalid_response', fault: 'transient', message: expect.stringContaining('my-results') });
+    // A stored URL read back later is checked again by download.
+    const out = await a.download('gs://someone-elses-bucket/secret.mp4', join(dir, 'foreign.mp4'), never);
+    expect(failureOf(out)).toEqual({ code: 'upstream_invalid_response', fault: 'transient', message: expect.stringContaining('my-results') });
     expect(storage.requests.length).toBe(storageBefore);
   });
 
   it('refreshes five minutes before expiry, and the fake refuses a token past it', async () => {
     const a = adapter(serviceAccount());
     const before = auth.tokenRequests;
-    const id = await a.submit(job, never);
+    const id = await submitted(a);
     const first = bearer(vertex.requests.at(-1)!);
     offset = (3600 - 300) * 1000 - 1000; // 1 s before the refresh point: still cached
-    await a.poll(id, never);
+    expect(await a.poll(id, never)).toEqual({ state: 'running' });
     expect(auth.tokenRequests - before).toBe(1);
     expect(bearer(vertex.requests.at(-1)!)).toBe(first);
     offset += 2000; // 1 s past it: a new token, though the old one is still valid
-    await a.poll(id, never);
+    expect(await a.poll(id, never)).toEqual({ state: 'running' });
     expect(auth.tokenRequests - before).toBe(2);
     const second = bearer(vertex.requests.at(-1)!);
     expect(second).not.toBe(first);
     expect(auth.isValid(first)).toBe(true);
 
     offset += 301_000; // the first token has now expired
-    const e = await refusal(adapter(staticTokenSource(first)).poll(id, never));
-    expect(e.code).toBe('upstream_auth');
-    expect(e.message).not.toContain(first);
-    await expect(a.poll(id, never)).resolves.toBeTruthy(); // the refreshed one still works
+    const refused = failureOf(await adapter(staticTokenSource(first)).poll(id, never));
+    expect(refused).toEqual({ code: 'upstream_auth', fault: 'channel', message: expect.stringContaining('HTTP 401') });
+    expect(refused.message).not.toContain(first);
+    expect(bearer(vertex.requests.at(-1)!)).toBe(first);
+    // The refreshed one still works (and the refused poll never reached the operation: this is its third poll).
+    expect(await a.poll(id, never)).toMatchObject({ state: 'done', video: { kind: 'bytes' } });
+    expect(bearer(vertex.requests.at(-1)!)).toBe(second);
   });
 
   it('concurrent first calls share exactly one token request', async () => {
@@ -168,20 +196,19 @@ describe('service-account tokens', () => {
     const a = adapter(serviceAccount());
     const before = auth.tokenRequests;
     const vertexBefore = vertex.requests.length;
-    const ids = await Promise.all(Array.from({ length: 12 }, () => a.submit(job, never)));
+    const ids = await Promise.all(Array.from({ length: 12 }, () => submitted(a)));
     expect(new Set(ids).size).toBe(12);
     expect(auth.tokenRequests - before).toBe(1);
+    expect(vertex.requests.length - vertexBefore).toBe(12);
     expect(new Set(vertex.requests.slice(vertexBefore).map(bearer)).size).toBe(1);
   });
 
-  it('invalid_grant → upstream_auth, final, with Google\'s description and no key material; not cached', async () => {
+  it('invalid_grant → upstream_auth (the channel\'s fault) with Google\'s description and no key material; not cached', async () => {
     auth.failNext.push('invalid_grant');
     const a = adapter(serviceAccount());
     const vertexBefore = vertex.requests.length;
-    const e = await refusal(a.submit(job, never));
-    expect(e.code).toBe('upstream_auth');
-    expect(e.retryable).toBe(false);
-    expect(e.message).toContain('invalid_grant: Invalid grant: account not found');
+    const e = failureOf(await a.submit(job, never));
+    expect(e).toEqual({ code: 'upstream_auth', fault: 'channel', message: expect.stringContaining('invalid_grant: Invalid grant: account not found') });
     expect(e.message).toContain('reelay-test@reelay-test.iam.gserviceaccount.com');
     expect(e.message).not.toContain('PRIVATE KEY');
     expect(e.message).not.toContain(auth.keyJson.private_key!.split('\n')[3]!);
@@ -189,36 +216,38 @@ describe('service-account tokens', () => {
     expect(vertex.requests.length).toBe(vertexBefore); // Vertex never saw a call without a token
 
     const before = auth.tokenRequests;
-    await expect(a.submit(job, never)).resolves.toMatch(/\/operations\//);
+    expect(await a.submit(job, never)).toEqual({ ok: true, id: expect.stringMatching(/\/operations\//) });
     expect(auth.tokenRequests - before).toBe(1);
   });
 
-  it('503 from the token endpoint → retryable upstream_unavailable; the next call gets a token', async () => {
+  it('503 from the token endpoint → transient upstream_unavailable; the next call gets a token', async () => {
     auth.failNext.push(503);
     const a = adapter(serviceAccount());
-    const e = await refusal(a.submit(job, never));
-    expect(e).toMatchObject({ code: 'upstream_unavailable', retryable: true });
-    expect(e.message).toContain('HTTP 503');
-    await expect(a.submit(job, never)).resolves.toMatch(/\/operations\//);
+    const vertexBefore = vertex.requests.length;
+    const before = auth.tokenRequests;
+    expect(failureOf(await a.submit(job, never))).toEqual({ code: 'upstream_unavailable', fault: 'transient', message: expect.stringContaining('HTTP 503') });
+    expect(vertex.requests.length).toBe(vertexBefore);
+    expect(await a.submit(job, never)).toEqual({ ok: true, id: expect.stringMatching(/\/operations\//) });
+    expect(auth.tokenRequests - before).toBe(2);
   });
 
-  it('a token endpoint that never answers → retryable upstream_timeout', async () => {
+  it('a token endpoint that never answers → transient upstream_timeout; Vertex is not called', async () => {
     auth.failNext.push('hang');
-    const e = await refusal(adapter(serviceAccount({ timeoutMs: 300 })).submit(job, never));
-    expect(e).toMatchObject({ code: 'upstream_timeout', retryable: true });
+    const vertexBefore = vertex.requests.length;
+    const e = failureOf(await adapter(serviceAccount({ timeoutMs: 300 })).submit(job, never));
+    expect(e).toEqual({ code: 'upstream_timeout', fault: 'transient', message: expect.stringContaining("Google's token endpoint") });
+    expect(vertex.requests.length).toBe(vertexBefore);
   });
 
   it('the fake checks the signature and the clock: another key or a skewed clock is refused', async () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const forged = serviceAccountTokenSource(parseServiceAccountKey({ ...auth.keyJson, private_key: other }), { timeoutMs: 2000, now });
-    const e = await refusal(adapter(forged).submit(job, never));
-    expect(e.code).toBe('upstream_auth');
-    expect(e.message).toContain('Invalid JWT Signature.');
+    const e = failureOf(await adapter(forged).submit(job, never));
+    expect(e).toEqual({ code: 'upstream_auth', fault: 'channel', message: expect.stringContaining('Invalid JWT Signature.') });
 
     const skewed = serviceAccountTokenSource(readServiceAccountKeyFile(auth.keyFile), { timeoutMs: 2000, now: () => now() + 2 * 3600_000 });
-    const late = await refusal(adapter(skewed).submit(job, never));
-    expect(late.code).toBe('upstream_auth');
-    expect(late.message).toContain('Check your iat and exp values');
+    const late = failureOf(await adapter(skewed).submit(job, never));
+    expect(late).toEqual({ code: 'upstream_auth', fault: 'channel', message: expect.stringContaining('Check your iat and exp values') });
     expect(auth.refusals.slice(-2)).toEqual([
       'invalid_grant: Invalid JWT Signature.',
       expect.stringContaining('Token must be a short-lived token'),
@@ -227,9 +256,12 @@ describe('service-account tokens', () => {
   });
 
   it('a token the endpoint never issued is refused by Vertex (static tokens keep working as before)', async () => {
-    const e = await refusal(adapter(staticTokenSource('ya29.never-issued')).submit(job, never));
-    expect(e.code).toBe('upstream_auth');
+    const vertexBefore = vertex.requests.length;
+    const e = failureOf(await adapter(staticTokenSource('ya29.never-issued')).submit(job, never));
+    expect(e).toEqual({ code: 'upstream_auth', fault: 'channel', message: expect.stringContaining('HTTP 401') });
     expect(e.message).not.toContain('ya29.never-issued');
+    // A static token cannot be refreshed: one call, no retry.
+    expect(vertex.requests.slice(vertexBefore).map(bearer)).toEqual(['ya29.never-issued']);
   });
 });
 
@@ -238,7 +270,7 @@ describe('Cloud Storage (gs://) results', () => {
     const a = adapter(serviceAccount(), { storageUri: STORAGE_URI });
     const before = auth.tokenRequests;
     const vertexBefore = vertex.requests.length;
-    const { video } = await run(a);
+    const { video } = await finished(a);
     expect(vertex.requests[vertexBefore]!.body).toMatchObject({ parameters: { storageUri: STORAGE_URI } });
     expect(video.kind).toBe('url');
     const url = (video as { url: string }).url;
@@ -246,7 +278,7 @@ describe('Cloud Storage (gs://) results', () => {
 
     const downloadsBefore = storage.downloads;
     const out = join(dir, 'video.mp4');
-    await a.download(url, out, never);
+    expect(await a.download(url, out, never)).toEqual({ ok: true });
     expect((await readFile(out)).equals(sampleMp4())).toBe(true);
     expect(storage.downloads - downloadsBefore).toBe(1);
     const get = storage.requests.at(-1)!;
@@ -256,31 +288,48 @@ describe('Cloud Storage (gs://) results', () => {
     expect(auth.tokenRequests - before).toBe(1);
   });
 
+  it('a token revoked before a download is dropped and the download retried once with a fresh one', async () => {
+    const a = adapter(serviceAccount(), { storageUri: STORAGE_URI });
+    const { video } = await finished(a);
+    const before = auth.tokenRequests;
+    const storageBefore = storage.requests.length;
+    auth.issued.clear();
+    const out = join(dir, 'after-revoke.mp4');
+    expect(await a.download((video as { url: string }).url, out, never)).toEqual({ ok: true });
+    expect((await readFile(out)).equals(sampleMp4())).toBe(true);
+    expect(auth.tokenRequests - before).toBe(1);
+    const sent = storage.requests.slice(storageBefore).map(bearer);
+    expect(sent.length).toBe(2);
+    expect(sent[0]).not.toBe(sent[1]);
+    expect(auth.isValid(sent[1]!)).toBe(true);
+  });
+
   it('without storageUri the request carries none and the bytes come inline', async () => {
     const vertexBefore = vertex.requests.length;
-    const { video } = await run(adapter(serviceAccount()));
+    const { video } = await finished(adapter(serviceAccount()));
     expect((vertex.requests[vertexBefore]!.body as { parameters: object }).parameters).not.toHaveProperty('storageUri');
     expect(video.kind).toBe('bytes');
   });
 
-  it('an object that is gone (404) → upstream_rejected naming it', async () => {
+  it('an object that is gone (404) → transient upstream_lost_job naming it', async () => {
     vertex.outcome = 'gcs'; // a gs:// URI whose object was never written
     const a = adapter(serviceAccount(), { storageUri: STORAGE_URI });
-    const { video } = await run(a);
-    const uri = `${STORAGE_URI.match(/^gs:\/\/[^/]+/)![0]}/123/sample_0.mp4`;
+    const { video } = await finished(a);
+    const uri = 'gs://reelay-out/123/sample_0.mp4';
     expect(video).toEqual({ kind: 'url', url: uri });
-    const e = await refusal(a.download(uri, join(dir, 'x.mp4'), never));
-    expect(e).toMatchObject({ code: 'upstream_rejected', retryable: false });
-    expect(e.message).toContain(`${uri} does not exist in Cloud Storage (HTTP 404)`);
+    const storageBefore = storage.requests.length;
+    const e = failureOf(await a.download(uri, join(dir, 'x.mp4'), never));
+    expect(e).toEqual({ code: 'upstream_lost_job', fault: 'transient', message: expect.stringContaining(`${uri} does not exist in Cloud Storage (HTTP 404)`) });
+    expect(storage.requests.slice(storageBefore).map((r) => r.path)).toEqual([`/storage/v1/b/reelay-out/o/${encodeURIComponent('123/sample_0.mp4')}?alt=media`]);
   });
 
   it('a redirect to another origin is followed without the Authorization header', async () => {
     const a = adapter(serviceAccount(), { storageUri: STORAGE_URI });
-    const { video } = await run(a);
+    const { video } = await finished(a);
     storage.redirectNext.push(`${elsewhere.origin}/signed/sample_0.mp4?X-Goog-Signature=abc`);
     const before = elsewhere.requests.length;
     const out = join(dir, 'redirected.mp4');
-    await a.download((video as { url: string }).url, out, never);
+    expect(await a.download((video as { url: string }).url, out, never)).toEqual({ ok: true });
     expect((await readFile(out)).equals(sampleMp4())).toBe(true);
     expect(bearer(storage.requests.at(-1)!)).not.toBe('');
     const followed = elsewhere.requests.slice(before);
@@ -290,14 +339,20 @@ describe('Cloud Storage (gs://) results', () => {
 
   it('storage refusing the token → upstream_auth with a hint; a malformed gs:// URI is not fetched', async () => {
     storage.put('reelay-out', 'manual/sample_0.mp4', sampleMp4());
-    const bad = adapter(staticTokenSource('ya29.never-issued'));
-    const e = await refusal(bad.download('gs://reelay-out/manual/sample_0.mp4', join(dir, 'a.mp4'), never));
-    expect(e.code).toBe('upstream_auth');
-    expect(e.message).toContain('storage.objects.get');
+    const bad = adapter(staticTokenSource('ya29.never-issued'), { storageUri: STORAGE_URI });
+    const storageBefore = storage.requests.length;
+    const e = failureOf(await bad.download('gs://reelay-out/manual/sample_0.mp4', join(dir, 'a.mp4'), never));
+    expect(e).toEqual({ code: 'upstream_auth', fault: 'channel', message: expect.stringContaining('storage.objects.get') });
+    expect(e.message).not.toContain('ya29.never-issued');
+    expect(storage.requests.slice(storageBefore).map(bearer)).toEqual(['ya29.never-issued']);
 
     const before = storage.requests.length;
-    const m = await refusal(adapter(serviceAccount()).download('gs://Not_A_Bucket/x.mp4', join(dir, 'b.mp4'), never));
-    expect(m.code).toBe('upstream_invalid_response');
+    const good = adapter(serviceAccount(), { storageUri: STORAGE_URI });
+    // An invalid bucket name, and an object name Cloud Storage forbids inside our own bucket.
+    for (const uri of ['gs://Not_A_Bucket/x.mp4', 'gs://reelay-out/..']) {
+      const m = failureOf(await good.download(uri, join(dir, 'b.mp4'), never));
+      expect(m).toMatchObject({ code: 'upstream_invalid_response', fault: 'transient' });
+    }
     expect(storage.requests.length).toBe(before);
   });
 });

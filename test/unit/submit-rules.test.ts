@@ -33,17 +33,29 @@ function fails(fn: () => unknown): ApiError {
 }
 
 describe('defaults', () => {
-  it('the catalog holds the five Veo models of API.md §6 and the four Vidu models', () => {
-    expect(catalog.models.filter((m) => m.family === 'veo').map((m) => m.id).sort()).toEqual([V2, V3F, V3, V31F, V31].sort());
-    expect(catalog.models.filter((m) => m.family === 'vidu').map((m) => m.id).sort()).toEqual(['viduq1', 'viduq2-pro', 'viduq2-pro-fast', 'viduq2-turbo']);
+  it('the catalog holds the doc\'s five Veo names (deprecated, with successors), the live Veo 3.1 ids, Omni and the Vidu models (API.md §6)', () => {
+    const veo = catalog.models.filter((m) => m.family === 'veo');
+    expect(veo.filter((m) => m.deprecated).map((m) => m.id).sort()).toEqual([V2, V3F, V3, V31F, V31].sort());
+    expect(veo.filter((m) => !m.deprecated).map((m) => m.id).sort()).toEqual(['veo-3.1-fast-generate-001', 'veo-3.1-generate-001', 'veo-3.1-lite-generate-001']);
+    for (const m of veo.filter((x) => x.deprecated)) expect(catalog.find(m.successor!)?.deprecated).toBeFalsy();
+    expect(catalog.find('gemini-omni-1.1-flash')).toMatchObject({ seconds: [3, 4, 5, 6, 7, 8, 9, 10], sizes: ['360p', '720p', '1080p', '4k'] });
+    expect(catalog.models.filter((m) => m.family === 'vidu').map((m) => m.id).sort()).toEqual(
+      ['viduq1', 'viduq2-pro', 'viduq2-pro-fast', 'viduq2-turbo', 'viduq3-pro', 'viduq3-pro-fast', 'viduq3-turbo', 'viduq4-preview']);
+  });
+
+  it('Veo 3.1 -001 renders 1080p and 4k only at 8 s; 720p at 4 s is fine', () => {
+    expect(rules({ model: 'veo-3.1-generate-001', size: '720p', seconds: 4 }).seconds).toBe(4);
+    expect(rules({ model: 'veo-3.1-generate-001', size: '1080p', seconds: 8 }).seconds).toBe(8);
+    expect(() => rules({ model: 'veo-3.1-generate-001', size: '1080p', seconds: 4 })).toThrow(/renders 1080p only at 8 seconds \(got 4\)/);
+    expect(() => rules({ model: 'veo-3.1-lite-generate-001', size: '4k' })).toThrow(/"size" must be one of/);
   });
 
   for (const m of catalog.models) {
     it(`${m.id}: default seconds with a start image`, () => {
       const r = rules({ model: m.id });
       expect(r.seconds).toBe(m.seconds_with_images ?? m.default_seconds);
-      // Veo defaults to 8 s; Vidu to 5 s (viduq1 only has 5).
-      expect(r.seconds).toBe(m.family === 'veo' ? 8 : 5);
+      // Veo and Omni default to 8 s; Vidu to 5 s (viduq1 only has 5).
+      expect(r.seconds).toBe(m.family === 'vidu' ? 5 : 8);
       expect(r.model.id).toBe(m.id);
     });
   }

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import {
   parseServiceAccountKey, readServiceAccountKeyFile, ServiceAccountKeyError, signAssertion, staticTokenSource,
 } from '../../src/providers/vertex/service-account.ts';
-import { cachingTokenSource, type FetchedToken } from '../../src/providers/vertex/token-source.ts';
+import { cachingTokenSource, TokenError, type FetchedToken } from '../../src/providers/vertex/token-source.ts';
 import { gcsMediaUrl, isGsFolder, parseGsUri } from '../../src/providers/vertex/cloud-storage.ts';
-import { ProviderError } from '../../src/providers/provider.ts';
+import { failure } from '../../src/domain/failures.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -120,8 +120,8 @@ describe('cachingTokenSource', () => {
     const f = manualFetch();
     const src = cachingTokenSource(f.fetch, { marginMs: 300_000 });
     const first = [src.token(signal), src.token(signal)];
-    f.pending[0]!.reject(new ProviderError('upstream_unavailable', 'HTTP 503', { retryable: true }));
-    for (const p of first) await expect(p).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    f.pending[0]!.reject(new TokenError(failure('upstream_unavailable', 'transient', 'HTTP 503')));
+    for (const p of first) await expect(p).rejects.toMatchObject({ failure: { code: 'upstream_unavailable', fault: 'transient' } });
     const again = src.token(signal);
     expect(f.pending.length).toBe(2);
     f.pending[1]!.resolve({ token: 'ok', lifetimeMs: 3_600_000 });

@@ -9,6 +9,8 @@ export interface TasksTable {
   id: string;
   key_id: string;
   model: string;
+  /** The name the client sent when it was an alias of `model` (migration 0008); null otherwise. */
+  requested_model: string | null;
   provider: string;
   status: TaskStatus;
   progress: number;
@@ -122,8 +124,23 @@ export interface MetaTable {
   value: string;
 }
 
+/** A channel's (upstream_model '') or a channel × model's health (migration 0007). */
+export interface ChannelHealthTable {
+  channel: string;
+  upstream_model: string;
+  failures: number;
+  rests: number;
+  rest_until: number | null;
+  last_error_code: string | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  last_success_at: number | null;
+}
+export type ChannelHealthRow = ChannelHealthTable;
+
 export interface Database {
   tasks: TasksTable;
+  channel_health: ChannelHealthTable;
   api_keys: ApiKeysTable;
   credit_entries: CreditEntriesTable;
   webhook_events: WebhookEventsTable;

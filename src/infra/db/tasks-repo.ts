@@ -3,12 +3,12 @@ import type { Database, TaskRow, TaskStatus } from './schema.ts';
 import type { Dialect } from './connect.ts';
 
 export type NewTask = Omit<TaskRow,
-  'started_at' | 'completed_at' | 'expires_at' | 'lease_owner' | 'lease_expires_at' | 'attempts' | 'output_key' |
+  'requested_model' | 'started_at' | 'completed_at' | 'expires_at' | 'lease_owner' | 'lease_expires_at' | 'attempts' | 'output_key' |
   'thumbnail_key' | 'metadata_json' | 'error_code' | 'error_message' | 'deleted_at' | `upstream_${string}`>;
 
 /** What the upstream poller needs of a task (not the whole row: it reads thousands a second). */
 export type UpstreamPollRow = Pick<TaskRow, 'id' | 'model' | 'seed' | 'upstream_channel' | 'upstream_id' | 'upstream_submitted_at' |
-  'upstream_polls' | 'upstream_failures' | 'upstream_json'>;
+  'upstream_polls' | 'upstream_failures' | 'upstream_json' | 'attempts' | 'off_peak'>;
 
 export interface UpstreamHandOff {
   channel: string;
@@ -44,8 +44,8 @@ const ACTIVE: TaskStatus[] = ['queued', 'processing'];
  */
 export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
   return {
-    async insert(task: NewTask): Promise<void> {
-      await db.insertInto('tasks').values({ ...task, attempts: 0, upstream_polls: 0, upstream_failures: 0 }).execute();
+    async insert(task: NewTask & { requested_model?: string | null }): Promise<void> {
+      await db.insertInto('tasks').values({ requested_model: null, ...task, attempts: 0, upstream_polls: 0, upstream_failures: 0 }).execute();
     },
 
     find(id: string, keyId?: string): Promise<TaskRow | undefined> {
@@ -146,7 +146,7 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
         .set({ lease_owner: pollerId, lease_expires_at: now + leaseMs, upstream_next_poll_at: now + leaseMs })
         .where('id', 'in', (eb) => eb.selectFrom(pick.as('p')).select('p.id'))
         .where('lease_expires_at', '<', now)
-        .returning(['id', 'model', 'seed', 'upstream_channel', 'upstream_id', 'upstream_submitted_at', 'upstream_polls', 'upstream_failures', 'upstream_json'])
+        .returning(['id', 'model', 'seed', 'upstream_channel', 'upstream_id', 'upstream_submitted_at', 'upstream_polls', 'upstream_failures', 'upstream_json', 'attempts', 'off_peak'])
         .execute();
       return rows as UpstreamPollRow[];
     },
@@ -188,6 +188,30 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
         .where('id', '=', id).where('lease_owner', '=', pollerId).where('status', '=', 'processing')
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
+    },
+
+    /**
+     * The upstream lost the job (forgot it in a restart) or its channel is at
+     * fault: forget the job and give the task back to the queue, still
+     * processing with a lapsed lease, so a worker submits it again (to
+     * another channel if this one rests). False: not ours any more.
+     */
+    async requeueUpstream(id: string, pollerId: string): Promise<boolean> {
+      const r = await db.updateTable('tasks')
+        .set({
+          upstream_channel: null, upstream_id: null, upstream_submitted_at: null, upstream_next_poll_at: null,
+          upstream_polls: 0, upstream_failures: 0, upstream_json: null, lease_owner: null, lease_expires_at: 0,
+        })
+        .where('id', '=', id).where('lease_owner', '=', pollerId).where('status', '=', 'processing')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** Upstream jobs in flight per channel (for `reelay channels`). */
+    async upstreamInFlight(): Promise<Record<string, number>> {
+      const rows = await db.selectFrom('tasks').select(['upstream_channel', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', '=', 'processing').where('upstream_id', 'is not', null).groupBy('upstream_channel').execute();
+      return Object.fromEntries(rows.map((r) => [r.upstream_channel ?? '', Number(r.n)]));
     },
 
     /** An upstream said the job changed (a verified callback): poll it now instead of at its scheduled time. */

@@ -12,7 +12,10 @@ export interface LedgerStats {
 }
 
 /** One registry per app instance (no global default registry, so tests can build many apps). */
-export function createMetrics(queue: QueueStats, now: () => number, ledger?: LedgerStats) {
+/** Each channel's health for the channel-state gauge (read at scrape time). */
+export type ChannelStates = () => Promise<{ channel: string; state: 'healthy' | 'resting' | 'degraded'; modelsResting: number }[]>;
+
+export function createMetrics(queue: QueueStats, now: () => number, ledger?: LedgerStats, channelStates?: ChannelStates) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'reelay_process_' });
 
@@ -84,6 +87,18 @@ export function createMetrics(queue: QueueStats, now: () => number, ledger?: Led
       this.set(t == null ? 0 : Math.max(0, (now() - t) / 1000));
     },
   });
+
+  if (channelStates) {
+    // One series per channel × state, 1 for the state it is in: alert on reelay_channel_state{state="resting"} == 1.
+    new Gauge({
+      name: 'reelay_channel_state', help: 'Upstream channel health: 1 for the state each channel is in (healthy, degraded: some models rest, resting)',
+      labelNames: ['channel', 'state'] as const, registers: [registry],
+      async collect() {
+        this.reset();
+        for (const c of await channelStates()) for (const st of ['healthy', 'degraded', 'resting'] as const) this.set({ channel: c.channel, state: st }, c.state === st ? 1 : 0);
+      },
+    });
+  }
 
   return { registry, httpRequests, httpDuration, renderDuration, webhookDeliveries, upstreamPolls, upstreamJobs };
 }

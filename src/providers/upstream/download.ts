@@ -4,7 +4,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { safeFetch, FetchFailedError, UnsafeUrlError, type LookupFn } from '../../infra/net/safe-fetch.ts';
-import { ProviderError } from '../provider.ts';
+import { failure, type UpstreamFailure } from '../../domain/failures.ts';
+import type { DownloadOutcome } from './upstream-provider.ts';
 
 /** Outbound policy for URLs an upstream hands back (they are not the upstream we configured). */
 export interface OutboundPolicy {
@@ -14,7 +15,16 @@ export interface OutboundPolicy {
 }
 
 /** Lets an adapter say what an HTTP status means for its own storage (e.g. 404 = the object is gone); undefined keeps the default. */
-export type StatusErrorHook = (status: number) => ProviderError | undefined;
+export type StatusErrorHook = (status: number) => UpstreamFailure | undefined;
+
+/** Carries a failure out of a stream pipeline; turned back into an outcome at the edge. */
+class Failed extends Error {
+  readonly failure: UpstreamFailure;
+  constructor(f: UpstreamFailure) {
+    super(f.message);
+    this.failure = f;
+  }
+}
 
 export interface DownloadLimits {
   /** A generated clip is tens of MB; anything past this is not a clip we want. */
@@ -34,7 +44,16 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export async function downloadFromUpstream(url: string, o: DownloadLimits & {
   path: string; headers: Record<string, string>; trustedOrigin: string; policy: OutboundPolicy; signal: AbortSignal; label: string;
   statusError?: StatusErrorHook;
-}): Promise<void> {
+}): Promise<DownloadOutcome> {
+  try {
+    return await downloadTrusted(url, o);
+  } catch (e) {
+    if (e instanceof Failed && !o.signal.aborted) return { ok: false, failure: e.failure };
+    throw e;
+  }
+}
+
+async function downloadTrusted(url: string, o: Parameters<typeof downloadFromUpstream>[1]): Promise<DownloadOutcome> {
   const timeout = AbortSignal.timeout(o.timeoutMs);
   const signal = AbortSignal.any([o.signal, timeout]);
   let current = new URL(url);
@@ -56,18 +75,18 @@ export async function downloadFromUpstream(url: string, o: DownloadLimits & {
     }
     if (res.statusCode < 200 || res.statusCode > 299) {
       res.body.on('error', () => {}).destroy();
-      throw o.statusError?.(res.statusCode) ?? statusError(res.statusCode, o.label);
+      throw new Failed(o.statusError?.(res.statusCode) ?? statusError(res.statusCode, o.label));
     }
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > o.maxBytes) {
       res.body.on('error', () => {}).destroy();
-      throw tooLarge(o);
+      throw new Failed(tooLarge(o));
     }
     let total = 0;
     const cap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         total += chunk.length;
-        cb(total > o.maxBytes ? tooLarge(o) : null, chunk);
+        cb(total > o.maxBytes ? new Failed(tooLarge(o)) : null, chunk);
       },
     });
     try {
@@ -75,15 +94,15 @@ export async function downloadFromUpstream(url: string, o: DownloadLimits & {
     } catch (e) {
       throw mapTransferError(e, o, timeout);
     }
-    return;
+    return { ok: true };
   }
-  throw new ProviderError('upstream_invalid_response', `${o.label} redirected the download too many times.`);
+  throw new Failed(failure('upstream_invalid_response', 'transient', `${o.label} redirected the download too many times.`));
 }
 
 /** A URL the upstream returned for anyone to fetch (Vidu CDN, a public https GCS link): SSRF-guarded, capped. */
 export async function downloadUntrusted(url: string, o: DownloadLimits & {
   path: string; policy: OutboundPolicy; signal: AbortSignal; label: string; statusError?: StatusErrorHook;
-}): Promise<void> {
+}): Promise<DownloadOutcome> {
   if (o.signal.aborted) throw o.signal.reason;
   try {
     const res = await safeFetch(url, {
@@ -93,31 +112,35 @@ export async function downloadUntrusted(url: string, o: DownloadLimits & {
     });
     if (o.signal.aborted) throw o.signal.reason;
     await writeFile(o.path, res.body);
+    return { ok: true };
   } catch (e) {
-    if (o.signal.aborted || e instanceof ProviderError) throw e;
+    if (o.signal.aborted) throw e;
     if (e instanceof FetchFailedError) {
-      if (e.reason === 'too_large') throw tooLarge(o);
-      if (e.reason === 'http_status' && e.status !== undefined) throw o.statusError?.(e.status) ?? statusError(e.status, o.label);
-      throw new ProviderError(e.reason === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable', `${o.label}: the result could not be downloaded (${e.message}).`, { retryable: true, cause: e });
+      if (e.reason === 'too_large') return { ok: false, failure: tooLarge(o) };
+      if (e.reason === 'http_status' && e.status !== undefined) return { ok: false, failure: o.statusError?.(e.status) ?? statusError(e.status, o.label) };
+      return { ok: false, failure: failure(e.reason === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable', 'transient', `${o.label}: the result could not be downloaded (${e.message}).`) };
     }
     if (e instanceof UnsafeUrlError) {
-      throw new ProviderError('upstream_invalid_response', `${o.label} returned a result URL Reelay refuses to fetch (${e.message}).`, { cause: e });
+      // Not transient: the same URL will be refused again.
+      return { ok: false, failure: failure('upstream_invalid_response', 'request', `${o.label} returned a result URL Reelay refuses to fetch (${e.message}).`) };
     }
     throw e;
   }
 }
 
-function statusError(status: number, label: string): ProviderError {
-  if (status === 401 || status === 403) return new ProviderError('upstream_auth', `${label} refused the result download (HTTP ${status}).`);
-  return new ProviderError('upstream_unavailable', `${label}: the result download failed (HTTP ${status}).`, { retryable: status === 429 || status >= 500 });
+/** A result link that fails can be re-fetched after a fresh poll (expired link, CDN hiccup): transient, except a refused credential. */
+function statusError(status: number, label: string): UpstreamFailure {
+  if (status === 401 || status === 403) return failure('upstream_auth', 'channel', `${label} refused the result download (HTTP ${status}).`);
+  return failure('upstream_unavailable', 'transient', `${label}: the result download failed (HTTP ${status}).`);
 }
 
-function tooLarge(o: DownloadLimits & { label: string }): ProviderError {
-  return new ProviderError('upstream_invalid_response', `${o.label} returned a video larger than ${Math.round(o.maxBytes / 1024 / 1024)} MB.`);
+/** Refused for good: the next poll would hand out the same oversized video. */
+function tooLarge(o: DownloadLimits & { label: string }): UpstreamFailure {
+  return failure('upstream_invalid_response', 'request', `${o.label} returned a video larger than ${Math.round(o.maxBytes / 1024 / 1024)} MB.`);
 }
 
 function mapTransferError(e: unknown, o: { signal: AbortSignal; label: string; timeoutMs: number }, timeout: AbortSignal): unknown {
-  if (o.signal.aborted || e instanceof ProviderError) return e;
-  if (timeout.aborted) return new ProviderError('upstream_timeout', `${o.label}: the result download took longer than ${o.timeoutMs / 1000} s.`, { retryable: true, cause: e });
-  return new ProviderError('upstream_unavailable', `${o.label}: the result download failed.`, { retryable: true, cause: e });
+  if (o.signal.aborted || e instanceof Failed) return e;
+  if (timeout.aborted) return new Failed(failure('upstream_timeout', 'transient', `${o.label}: the result download took longer than ${o.timeoutMs / 1000} s.`));
+  return new Failed(failure('upstream_unavailable', 'transient', `${o.label}: the result download failed.`));
 }

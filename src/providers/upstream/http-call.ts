@@ -1,12 +1,14 @@
 import { request } from 'undici';
-import { ProviderError } from '../provider.ts';
+import { failure, type UpstreamFailure } from '../../domain/failures.ts';
 
 export interface CallOptions {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   url: string;
   headers: Record<string, string>;
   /** Serialised as JSON with Content-Type: application/json. */
   json?: unknown;
+  /** A prepared body (multipart) with its own content-type in `headers`. */
+  body?: Buffer | string;
   /**
    * Whole exchange, headers and body. Upstream create/poll calls answer in
    * well under a second normally; a call that takes longer than this is hung.
@@ -24,6 +26,28 @@ export interface CallOptions {
   maxBytes?: number;
 }
 
+/**
+ * The answer to one call, never an exception: a JSON object on 2xx, or what
+ * went wrong — the HTTP status and parsed error body for the adapter to read
+ * its own codes from, or a transport failure (status null).
+ */
+export type CallResult =
+  | { ok: true; status: number; body: Record<string, unknown> }
+  | CallFailed;
+
+export interface CallFailed {
+  ok: false;
+  /** null: no HTTP answer (timeout, network) or an unreadable 2xx. */
+  status: number | null;
+  /** The parsed error body (undefined when it was not JSON). */
+  body: unknown;
+  /** The upstream's own message, redacted and cut to 500 characters ('' when none). */
+  detail: string;
+  /** A 429's Retry-After in ms (1 s when the upstream gave none). */
+  retryAfterMs?: number;
+  transport?: 'timeout' | 'network' | 'invalid_json' | 'too_large';
+}
+
 const MAX_MESSAGE = 500;
 /** Error and JSON bodies are small; a bigger one is not a real answer. */
 const MAX_JSON_BYTES = 8 * 1024 * 1024;
@@ -34,12 +58,10 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
 }
 
-/**
- * One JSON call to an upstream API, with the error classes of the issue:
- * 400/404/409/422 → upstream_rejected, 401/403 → upstream_auth (both final),
- * 429/5xx/timeouts/network → retryable, non-JSON success → upstream_invalid_response.
- */
-export async function callJson(o: CallOptions): Promise<unknown> {
+class TooLarge extends Error {}
+
+/** One JSON call to an upstream. Throws only when the caller's own signal aborted. */
+export async function callJson(o: CallOptions): Promise<CallResult> {
   const timeout = AbortSignal.timeout(o.timeoutMs);
   const signal = AbortSignal.any([o.signal, timeout]);
   const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
@@ -50,19 +72,18 @@ export async function callJson(o: CallOptions): Promise<unknown> {
   try {
     const res = await request(o.url, {
       method: o.method, headers, signal,
-      body: o.json === undefined ? null : JSON.stringify(o.json),
+      body: o.json !== undefined ? JSON.stringify(o.json) : o.body ?? null,
     });
     status = res.statusCode;
     retryAfter = res.headers['retry-after'];
     text = await readText(res.body, o.maxBytes ?? MAX_JSON_BYTES);
   } catch (e) {
-    if (o.signal.aborted || e instanceof ProviderError) throw e;
-    if (timeout.aborted) {
-      throw new ProviderError('upstream_timeout', `${o.label} did not answer within ${o.timeoutMs / 1000} s.`, { retryable: true, cause: e });
-    }
+    if (o.signal.aborted) throw o.signal.reason ?? e;
+    if (e instanceof TooLarge) return { ok: false, status: null, body: undefined, detail: `${o.label} answered with more than ${Math.round((o.maxBytes ?? MAX_JSON_BYTES) / 1024 / 1024)} MB.`, transport: 'too_large' };
+    if (timeout.aborted) return { ok: false, status: null, body: undefined, detail: `${o.label} did not answer within ${o.timeoutMs / 1000} s.`, transport: 'timeout' };
     const code = (e as { code?: unknown }).code;
     const suffix = typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : '';
-    throw new ProviderError('upstream_unavailable', `${o.label} could not be reached${suffix}.`, { retryable: true, cause: e });
+    return { ok: false, status: null, body: undefined, detail: `${o.label} could not be reached${suffix}.`, transport: 'network' };
   }
   let body: unknown;
   let parsed = true;
@@ -72,22 +93,37 @@ export async function callJson(o: CallOptions): Promise<unknown> {
     parsed = false;
   }
   if (status >= 200 && status < 300) {
-    if (!parsed || body === null || typeof body !== 'object') {
-      throw new ProviderError('upstream_invalid_response', `${o.label} answered HTTP ${status} with a body that is not a JSON object.`);
+    if (!parsed || body === null || typeof body !== 'object' || Array.isArray(body)) {
+      return { ok: false, status: null, body: undefined, detail: `${o.label} answered HTTP ${status} with a body that is not a JSON object.`, transport: 'invalid_json' };
     }
-    return body;
+    return { ok: true, status, body: body as Record<string, unknown> };
   }
   const upstreamMsg = parsed ? o.errorMessage(body) : undefined;
-  const detail = upstreamMsg ? `: ${redact(upstreamMsg, o.secrets)}` : '';
-  if (status === 401 || status === 403) {
-    throw new ProviderError('upstream_auth', `${o.label} refused Reelay's credentials (HTTP ${status})${detail}`);
+  return {
+    ok: false, status, body: parsed ? body : undefined,
+    detail: upstreamMsg ? redact(upstreamMsg, o.secrets) : '',
+    ...(status === 429 ? { retryAfterMs: retryAfter === undefined ? 1000 : retryAfterMs(retryAfter) } : {}),
+  };
+}
+
+/**
+ * The class of a failed call by HTTP status alone, for what an adapter does
+ * not recognise in the body: 401/403 the channel's credentials, 404 the model
+ * not served there, 429 throttled, 408/5xx and transport failures transient,
+ * any other 4xx the request.
+ */
+export function httpFailure(r: CallFailed, label: string): UpstreamFailure {
+  const detail = r.detail ? `: ${r.detail}` : '';
+  if (r.status === null) {
+    if (r.transport === 'timeout') return failure('upstream_timeout', 'transient', r.detail);
+    if (r.transport === 'network') return failure('upstream_unavailable', 'transient', r.detail);
+    return failure('upstream_invalid_response', 'transient', r.detail);
   }
-  if (status === 429 || status >= 500 || status === 408) {
-    throw new ProviderError('upstream_unavailable', `${o.label} is unavailable (HTTP ${status})${detail}`,
-      // A 429 pauses the channel: for its Retry-After, or a second when it gives none (Gemini usually does not).
-      { retryable: true, ...(status === 429 ? { throttledMs: retryAfter === undefined ? 1000 : retryAfterMs(retryAfter) } : {}) });
-  }
-  throw new ProviderError('upstream_rejected', `${o.label} rejected the request (HTTP ${status})${detail}`);
+  if (r.status === 401 || r.status === 403) return failure('upstream_auth', 'channel', `${label} refused the channel's credentials (HTTP ${r.status})${detail}`);
+  if (r.status === 404) return failure('model_unavailable', 'model', `${label} does not serve this model (HTTP 404)${detail}`);
+  if (r.status === 429) return failure('upstream_unavailable', 'throttled', `${label} is throttling requests (HTTP 429)${detail}`, r.retryAfterMs ?? 1000);
+  if (r.status >= 500 || r.status === 408) return failure('upstream_unavailable', 'transient', `${label} is unavailable (HTTP ${r.status})${detail}`);
+  return failure('upstream_rejected', 'request', `${label} rejected the request (HTTP ${r.status})${detail}`);
 }
 
 /** Retry-After in seconds (or an HTTP date), bounded to 1 s–5 min; 10 s when unreadable. */
@@ -103,15 +139,19 @@ async function readText(body: AsyncIterable<Buffer> & { destroy?: () => void }, 
   let total = 0;
   for await (const chunk of body) {
     total += chunk.length;
-    if (total > max) throw new ProviderError('upstream_invalid_response', 'The upstream answer is too large.');
+    if (total > max) {
+      body.destroy?.();
+      throw new TooLarge();
+    }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, total).toString('utf8');
 }
 
-/** Google's error envelope: {"error":{"code","message","status"}}. */
+/** Google's error envelope: {"error":{"code","message","status"}}, sometimes wrapped in a one-element array. */
 export function googleErrorMessage(body: unknown): string | undefined {
-  const m = (body as { error?: { message?: unknown } } | null)?.error?.message;
+  const b = Array.isArray(body) ? body[0] : body;
+  const m = (b as { error?: { message?: unknown } } | null)?.error?.message;
   return typeof m === 'string' ? m : undefined;
 }
 
@@ -122,6 +162,6 @@ export function viduErrorMessage(body: unknown): string | undefined {
   return undefined;
 }
 
-export function invalidResponse(label: string, what: string): ProviderError {
-  return new ProviderError('upstream_invalid_response', `${label} answered without ${what}.`);
+export function invalidResponse(label: string, what: string): UpstreamFailure {
+  return failure('upstream_invalid_response', 'transient', `${label} answered without ${what}.`);
 }

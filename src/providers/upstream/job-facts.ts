@@ -8,10 +8,12 @@ export function imageMime(data: Buffer): string {
   return 'image/png';
 }
 
-/** The catalog's resolution name for the job's output pixels (short side): 720 → "720p", 2160 → "4k". */
+/** The catalog's resolution name for the job's output pixels (short side): 720 → "720p", 1440 → "2k", 2160 → "4k". */
 export function resolutionName(job: Pick<GenerationJob, 'width' | 'height'>): string {
   const short = Math.min(job.width, job.height);
-  return short >= 2160 ? '4k' : `${short}p`;
+  if (short >= 2160) return '4k';
+  if (short >= 1440) return '2k';
+  return `${short}p`;
 }
 
 /** Veo 2 has no `resolution`, `seed` or audio parameters; Veo 3+ take them (UPSTREAM.md §1, §3). */

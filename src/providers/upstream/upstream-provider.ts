@@ -1,3 +1,4 @@
+import type { UpstreamFailure } from '../../domain/failures.ts';
 import type { GenerationJob } from '../provider.ts';
 
 export type UpstreamName = 'gemini' | 'vertex' | 'vidu';
@@ -5,20 +6,46 @@ export type UpstreamName = 'gemini' | 'vertex' | 'vidu';
 /** Where the finished video is: bytes in the answer, or a URL the adapter knows how to fetch. */
 export type ResultVideo = { kind: 'bytes'; data: Buffer } | { kind: 'url'; url: string };
 
-export type PollOutcome = { done: false } | { done: true; video: ResultVideo };
+/** A job as one channel sends it: the public model mapped to the id that channel's upstream serves today. */
+export interface UpstreamJob extends GenerationJob {
+  /** e.g. public `veo-3.0-fast-generate-001` → `veo-3.1-fast-generate-001` on Vertex. */
+  readonly upstreamModel: string;
+}
+
+export type SubmitOutcome = { ok: true; id: string } | { ok: false; failure: UpstreamFailure };
+
+export type PollOutcome =
+  | { state: 'running'; /** 0–100 when the upstream reports it */ progress?: number }
+  | { state: 'done'; video: ResultVideo }
+  | { state: 'failed'; failure: UpstreamFailure };
+
+export type DownloadOutcome = { ok: true } | { ok: false; failure: UpstreamFailure };
+
+/** What `reelay channels test` learns of one channel without generating anything. */
+export interface ChannelCheck {
+  credentials: { ok: boolean; detail: string };
+  /** One per upstream model the channel maps to; ok null = the upstream offers no way to check it. */
+  models: { upstreamModel: string; ok: boolean | null; detail: string }[];
+}
 
 /**
- * One upstream's wire format, nothing else: routing and failover
- * (channels.ts), the poll schedule (poll-schedule.ts) and the poller that
- * drives thousands of jobs at once (worker/upstream-poller.ts) are shared.
+ * One upstream's wire format, nothing else: routing, failover and channel
+ * health (channels.ts, channel-health.ts), the poll schedule
+ * (poll-schedule.ts) and the poller (worker/upstream-poller.ts) are shared.
+ *
+ * Every call returns an explicit outcome. An adapter never throws for
+ * anything the upstream said or for a network failure; it throws only when
+ * the caller's signal aborted (cancel, shutdown) or on a bug.
  */
 export interface UpstreamAdapter {
   readonly name: UpstreamName;
-  /** Create the upstream job; returns its id (operation name, task id). */
-  submit(job: GenerationJob, signal: AbortSignal): Promise<string>;
+  /** Create the upstream job; its id (operation name, task id) is what poll/cancel take. */
+  submit(job: UpstreamJob, signal: AbortSignal): Promise<SubmitOutcome>;
   poll(id: string, signal: AbortSignal): Promise<PollOutcome>;
-  /** Best effort, where the upstream has it. */
+  /** Best effort, where the upstream has it; never throws. */
   cancel?(id: string): Promise<void>;
   /** Fetch a `url` result into `path` (streamed, capped). */
-  download(url: string, path: string, signal: AbortSignal): Promise<void>;
+  download(url: string, path: string, signal: AbortSignal): Promise<DownloadOutcome>;
+  /** Credentials and the mapped models, checked live without generating anything. */
+  check(upstreamModels: readonly string[], signal: AbortSignal): Promise<ChannelCheck>;
 }

@@ -1,5 +1,6 @@
-import { ProviderError } from '../provider.ts';
+import { failure } from '../../domain/failures.ts';
 import { downloadFromUpstream, type DownloadLimits, type OutboundPolicy } from '../upstream/download.ts';
+import type { DownloadOutcome } from '../upstream/upstream-provider.ts';
 
 export const DEFAULT_STORAGE_BASE_URL = 'https://storage.googleapis.com';
 
@@ -38,23 +39,29 @@ export function gcsMediaUrl(storageBaseUrl: string, o: GsObject): string {
 /**
  * Streams an object Vertex wrote to Cloud Storage, with the same Bearer token
  * the Vertex calls use. The token is sent to the storage origin only: a
- * redirect elsewhere (a signed URL, say) is followed without it.
+ * redirect elsewhere (a signed URL, say) is followed without it. `refusedWith`
+ * is the status of a 401/403 from storage, so the caller can tell a token to
+ * drop (401) from missing permissions (403).
  */
 export async function downloadGcsObject(gs: GsObject, o: DownloadLimits & {
   storageBaseUrl: string; token: string; path: string; signal: AbortSignal; policy: OutboundPolicy; label: string;
-}): Promise<void> {
+}): Promise<DownloadOutcome & { refusedWith?: number }> {
   const where = `gs://${gs.bucket}/${gs.object}`;
-  await downloadFromUpstream(gcsMediaUrl(o.storageBaseUrl, gs), {
+  let refusedWith: number | undefined;
+  const outcome = await downloadFromUpstream(gcsMediaUrl(o.storageBaseUrl, gs), {
     maxBytes: o.maxBytes, timeoutMs: o.timeoutMs, path: o.path, signal: o.signal, policy: o.policy,
     label: `${o.label} (Cloud Storage)`,
     headers: { authorization: `Bearer ${o.token}` },
     trustedOrigin: new URL(o.storageBaseUrl).origin,
     statusError: (status) => {
-      if (status === 404) return new ProviderError('upstream_rejected', `${o.label}: the result ${where} does not exist in Cloud Storage (HTTP 404); it may have been deleted by a lifecycle rule.`);
+      // The job's only copy is gone: as good as a job the upstream forgot.
+      if (status === 404) return failure('upstream_lost_job', 'transient', `${o.label}: the result ${where} does not exist in Cloud Storage (HTTP 404); it may have been deleted by a lifecycle rule.`);
       if (status === 401 || status === 403) {
-        return new ProviderError('upstream_auth', `${o.label}: Cloud Storage refused to read ${where} (HTTP ${status}); the credentials need storage.objects.get on the bucket.`);
+        refusedWith = status;
+        return failure('upstream_auth', 'channel', `${o.label}: Cloud Storage refused to read ${where} (HTTP ${status}); the credentials need storage.objects.get on the bucket.`);
       }
       return undefined;
     },
   });
+  return refusedWith === undefined ? outcome : { ...outcome, refusedWith };
 }

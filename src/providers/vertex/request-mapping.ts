@@ -1,28 +1,38 @@
-import type { GenerationJob } from '../provider.ts';
-import { imageMime, isVeo2, resolutionName } from '../upstream/job-facts.ts';
+import { imageMime, resolutionName } from '../upstream/job-facts.ts';
+import type { UpstreamJob } from '../upstream/upstream-provider.ts';
 
 const image = (data: Buffer) => ({ bytesBase64Encoded: data.toString('base64'), mimeType: imageMime(data) });
 
 /**
+ * Veo 2 (retired on Vertex 2026-06-30) had no `resolution` or audio. Only an
+ * operator who maps a model to a veo-2 id on purpose (a private deployment
+ * that still serves it) gets the old body; otherwise this never matches.
+ */
+const isVeo2 = (upstreamModel: string) => upstreamModel.startsWith('veo-2');
+
+/**
  * Our job → the Vertex AI Veo `predictLongRunning` body (UPSTREAM.md §3).
+ * Everything that depends on the model is read from `upstreamModel`, the id
+ * this channel sends, never from the public model the client named.
  * With `storageUri` (a `gs://bucket/prefix/`) Vertex writes the video there
  * and answers with its gcsUri instead of inline base64, which keeps large
  * 1080p/4k results out of the poll answer.
  */
-export function vertexRequest(job: GenerationJob, o: { storageUri?: string | undefined } = {}) {
+export function vertexRequest(job: UpstreamJob, o: { storageUri?: string | undefined } = {}) {
   const [first, last] = job.images;
   const instance: Record<string, unknown> = { prompt: job.prompt };
   if (first) instance.image = image(first);
   if (last) instance.lastFrame = image(last);
   const parameters: Record<string, unknown> = {
     aspectRatio: job.aspectRatio,
+    // A JSON integer, as Vertex wants (the Gemini API also took a string); the catalog's durations are integers.
     durationSeconds: job.seconds,
     sampleCount: 1,
+    // uint32 on Vertex; submit already refuses seeds outside 0–4294967295, so it is sent as is.
     seed: job.seed,
     personGeneration: 'allow_adult',
   };
-  // resolution and audio are Veo 3 parameters; Veo 2 is silent 720p.
-  if (!isVeo2(job.model.id)) {
+  if (!isVeo2(job.upstreamModel)) {
     parameters.resolution = resolutionName(job);
     parameters.generateAudio = job.generateAudio;
   }
@@ -31,5 +41,14 @@ export function vertexRequest(job: GenerationJob, o: { storageUri?: string | und
   return { instances: [instance], parameters };
 }
 
-export const vertexModelPath = (project: string, location: string, modelId: string) =>
-  `/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/google/models/${encodeURIComponent(modelId)}`;
+export const vertexModelPath = (project: string, location: string, upstreamModel: string) =>
+  `/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/google/models/${encodeURIComponent(upstreamModel)}`;
+
+/**
+ * The publisher model resource, for check(): `GET {host}/v1/publishers/google/models/{MODEL}`.
+ * [U] The exact path of this GET was not captured in UPSTREAM.md; it is the
+ * Model Garden `publishers.models.get` of the v1 API (name
+ * `publishers/{publisher}/models/{model}`). check() reads a 404 in Google's
+ * JSON envelope as "not served" and any other 404 as "could not check".
+ */
+export const publisherModelPath = (upstreamModel: string) => `/v1/publishers/google/models/${encodeURIComponent(upstreamModel)}`;

@@ -1,11 +1,11 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
-import { ProviderError } from '../provider.ts';
+import { failure } from '../../domain/failures.ts';
 import { redact, retryAfterMs } from '../upstream/http-call.ts';
-import { cachingTokenSource, type TokenSource } from './token-source.ts';
+import { cachingTokenSource, TokenError, type TokenSource } from './token-source.ts';
 
-export { staticTokenSource, type TokenSource } from './token-source.ts';
+export { staticTokenSource, TokenError, type TokenSource } from './token-source.ts';
 
 /** The parts of a Google service-account key file Reelay uses. */
 export interface ServiceAccountKey {
@@ -131,24 +131,22 @@ async function exchange(key: ServiceAccountKey, assertion: string, timeoutMs: nu
     retryAfter = res.headers['retry-after'];
     text = await readCapped(res.body);
   } catch (e) {
-    if (parent.aborted || e instanceof ProviderError) throw e;
-    if (timeout.aborted) throw new ProviderError('upstream_timeout', `${LABEL} did not answer within ${timeoutMs / 1000} s.`, { retryable: true, cause: e });
+    if (parent.aborted || e instanceof TokenError) throw e;
+    if (timeout.aborted) throw new TokenError(failure('upstream_timeout', 'transient', `${LABEL} did not answer within ${timeoutMs / 1000} s.`));
     const code = (e as { code?: unknown }).code;
     const suffix = typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : '';
-    throw new ProviderError('upstream_unavailable', `${LABEL} could not be reached${suffix}.`, { retryable: true, cause: e });
+    throw new TokenError(failure('upstream_unavailable', 'transient', `${LABEL} could not be reached${suffix}.`));
   }
   let body: unknown = null;
   try { body = JSON.parse(text); } catch { /* an HTML error page, say */ }
   if (status >= 200 && status < 300) return tokenFrom(body);
   const detail = oauthError(body);
   const said = detail ? `: ${redact(detail, [assertion])}` : '';
-  if (status === 429 || status === 408 || status >= 500) {
-    throw new ProviderError('upstream_unavailable', `${LABEL} is unavailable (HTTP ${status})${said}`,
-      { retryable: true, ...(status === 429 ? { throttledMs: retryAfterMs(retryAfter) } : {}) });
-  }
+  if (status === 429) throw new TokenError(failure('upstream_unavailable', 'throttled', `${LABEL} is throttling (HTTP 429)${said}`, retryAfterMs(retryAfter)));
+  if (status === 408 || status >= 500) throw new TokenError(failure('upstream_unavailable', 'transient', `${LABEL} is unavailable (HTTP ${status})${said}`));
   // invalid_grant (bad signature, deleted key, clock skew), unauthorized_client, a wrong token_uri:
   // nothing a retry fixes; the operator must fix the key.
-  throw new ProviderError('upstream_auth', `${LABEL} refused the service account ${key.clientEmail} (HTTP ${status})${said}`);
+  throw new TokenError(failure('upstream_auth', 'channel', `${LABEL} refused the service account ${key.clientEmail} (HTTP ${status})${said}`));
 }
 
 function tokenFrom(body: unknown): { token: string; lifetimeMs: number } {
@@ -156,7 +154,7 @@ function tokenFrom(body: unknown): { token: string; lifetimeMs: number } {
   const expiresIn = Number(b?.expires_in);
   if (typeof b?.access_token !== 'string' || !b.access_token || !(expiresIn > 0)
     || typeof b.token_type !== 'string' || b.token_type.toLowerCase() !== 'bearer') {
-    throw new ProviderError('upstream_invalid_response', `${LABEL} answered without a Bearer access_token and expires_in.`);
+    throw new TokenError(failure('upstream_invalid_response', 'transient', `${LABEL} answered without a Bearer access_token and expires_in.`));
   }
   return { token: b.access_token, lifetimeMs: expiresIn * 1000 };
 }
@@ -173,7 +171,7 @@ async function readCapped(body: AsyncIterable<Buffer>): Promise<string> {
   let total = 0;
   for await (const chunk of body) {
     total += chunk.length;
-    if (total > MAX_ANSWER_BYTES) throw new ProviderError('upstream_invalid_response', `${LABEL} sent an answer too large to be a token.`);
+    if (total > MAX_ANSWER_BYTES) throw new TokenError(failure('upstream_invalid_response', 'transient', `${LABEL} sent an answer too large to be a token.`));
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, total).toString('utf8');

@@ -1,5 +1,22 @@
+import type { UpstreamFailure } from '../../domain/failures.ts';
+
+/**
+ * Why no token could be had (the token endpoint refused the key, was down or
+ * answered nonsense), already classed; the adapter returns its failure as an
+ * outcome. The message is safe to show: no key material, no assertion.
+ */
+export class TokenError extends Error {
+  readonly failure: UpstreamFailure;
+  constructor(failure: UpstreamFailure) {
+    super(failure.message);
+    this.name = 'TokenError';
+    this.failure = failure;
+  }
+}
+
 /** Where the Vertex adapter gets the Bearer token for each call. */
 export interface TokenSource {
+  /** Rejects with a TokenError when no token can be had, or with the signal's reason when it aborted. */
   token(signal: AbortSignal): Promise<string>;
   /** The upstream refused this token (revoked early, clock skew): forget it, so the next call fetches another. */
   invalidate?(token: string): void;

@@ -1,16 +1,19 @@
-import { ProviderError } from '../provider.ts';
-import { callJson, googleErrorMessage, invalidResponse } from '../upstream/http-call.ts';
+import { failure, type UpstreamFailure } from '../../domain/failures.ts';
+import { callJson, googleErrorMessage, invalidResponse, type CallFailed } from '../upstream/http-call.ts';
 import { downloadUntrusted, type DownloadLimits, type OutboundPolicy } from '../upstream/download.ts';
-import type { PollOutcome, UpstreamAdapter } from '../upstream/upstream-provider.ts';
-import { DEFAULT_STORAGE_BASE_URL, downloadGcsObject, parseGsUri } from './cloud-storage.ts';
-import { vertexModelPath, vertexRequest } from './request-mapping.ts';
-import type { TokenSource } from './token-source.ts';
+import type { ChannelCheck, DownloadOutcome, UpstreamAdapter } from '../upstream/upstream-provider.ts';
+import { DEFAULT_STORAGE_BASE_URL, downloadGcsObject } from './cloud-storage.ts';
+import { googleError, LABEL, vertexCallFailure, type Stage } from './errors.ts';
+import { notOurs, ownObject, readOperation } from './operation.ts';
+import { publisherModelPath, vertexModelPath, vertexRequest } from './request-mapping.ts';
+import { TokenError, type TokenSource } from './token-source.ts';
 
 export interface VertexOptions {
   project: string;
   location: string;
   /** Bearer tokens: staticTokenSource(VERTEX_ACCESS_TOKEN) or serviceAccountTokenSource(key). Asked once per call. */
   token: TokenSource;
+  /** vertexBaseUrl(location) (endpoint.ts), or a test's fake. */
   baseUrl: string;
   /** `gs://bucket/prefix/`: Vertex writes results there instead of answering with inline bytes. */
   storageUri?: string | undefined;
@@ -21,7 +24,6 @@ export interface VertexOptions {
   policy: OutboundPolicy;
 }
 
-const LABEL = 'Vertex AI';
 /**
  * Without VERTEX_STORAGE_URI the video arrives base64 inside the poll answer.
  * 256 MB of JSON (~190 MB of video) is far above a Veo clip and well inside
@@ -29,83 +31,116 @@ const LABEL = 'Vertex AI';
  */
 const INLINE_ANSWER_BYTES = 256 * 1024 * 1024;
 
-interface Operation {
-  name?: unknown;
-  done?: unknown;
-  error?: { message?: unknown };
-  response?: { raiMediaFilteredCount?: unknown; videos?: { bytesBase64Encoded?: unknown; gcsUri?: unknown }[] };
+type Answer = { ok: true; body: Record<string, unknown> } | { ok: false; failure: UpstreamFailure; call?: CallFailed };
+
+interface Call { method: 'GET' | 'POST'; path: string; json?: unknown; maxBytes?: number; model: string }
+
+/** A token, or why there is none; only an abort (the caller's signal) or a bug throws. */
+async function tokenOf(src: TokenSource, signal: AbortSignal): Promise<string | UpstreamFailure> {
+  try {
+    return await src.token(signal);
+  } catch (e) {
+    if (!signal.aborted && e instanceof TokenError) return e.failure;
+    throw e;
+  }
 }
+
+/** The operation name carries the model; polls go to that model's fetchPredictOperation. */
+const modelOf = (name: string) => /\/models\/([^/]+)\/operations\/[^/]+$/.exec(name)?.[1];
 
 /** Veo on Vertex AI: create with predictLongRunning, poll with fetchPredictOperation (a POST). */
 export function vertexAdapter(o: VertexOptions): UpstreamAdapter {
   const base = o.baseUrl.replace(/\/+$/, '');
   const storageBaseUrl = o.storageBaseUrl ?? DEFAULT_STORAGE_BASE_URL;
   const ownBucket = o.storageUri ? /^gs:\/\/([^/]+)/.exec(o.storageUri)?.[1] : undefined;
-  const once = async (path: string, signal: AbortSignal, json: unknown, maxBytes?: number): Promise<{ body: unknown } | { refused: ProviderError }> => {
-    const token = await o.token.token(signal);
-    try {
-      return {
-        body: await callJson({
-          method: 'POST', url: `${base}${path}`, headers: { authorization: `Bearer ${token}` }, signal, json, label: LABEL,
-          timeoutMs: o.requestTimeoutMs, secrets: [token], errorMessage: googleErrorMessage, ...(maxBytes ? { maxBytes } : {}),
-        }),
-      };
-    } catch (e) {
-      if (!(e instanceof ProviderError && e.code === 'upstream_auth' && o.token.invalidate)) throw e;
-      o.token.invalidate(token);
-      return { refused: e };
+
+  // A cached token Vertex refuses with 401 (revoked before its expiry) is dropped and the call tried once
+  // more with a fresh one, instead of every poll failing until the scheduled refresh an hour later.
+  // A 403 is not retried: it is IAM or the API switched off, which a new token does not change.
+  const send = async (stage: Stage, c: Call, signal: AbortSignal): Promise<Answer> => {
+    const used: string[] = [];
+    for (;;) {
+      const token = await tokenOf(o.token, signal);
+      if (typeof token !== 'string') return { ok: false, failure: token };
+      used.push(token);
+      const r = await callJson({
+        method: c.method, url: `${base}${c.path}`, headers: { authorization: `Bearer ${token}` }, signal, json: c.json, label: LABEL,
+        timeoutMs: o.requestTimeoutMs, secrets: used, errorMessage: googleErrorMessage, ...(c.maxBytes ? { maxBytes: c.maxBytes } : {}),
+      });
+      if (r.ok) return { ok: true, body: r.body };
+      if (r.status === 401 && used.length === 1 && o.token.invalidate) {
+        o.token.invalidate(token);
+        continue;
+      }
+      return { ok: false, failure: vertexCallFailure(r, stage, { model: c.model, location: o.location }), call: r };
     }
   };
-  // A cached token Vertex refuses (401/403: revoked before its expiry) is dropped and the call tried once more
-  // with a fresh one, instead of every poll failing until the scheduled refresh an hour later.
-  const call = async (path: string, signal: AbortSignal, json: unknown, maxBytes?: number) => {
-    const first = await once(path, signal, json, maxBytes);
-    if ('body' in first) return first.body;
-    const second = await once(path, signal, json, maxBytes);
-    if ('body' in second) return second.body;
-    throw second.refused;
-  };
-  // The operation name carries the model; polls go to that model's fetchPredictOperation.
-  const modelOf = (name: string) => /\/models\/([^/]+)\/operations\/[^/]+$/.exec(name)?.[1];
+
+  const modelPath = (model: string) => vertexModelPath(o.project, o.location, model);
+
   return {
     name: 'vertex',
     async submit(job, signal) {
-      const op = (await call(`${vertexModelPath(o.project, o.location, job.model.id)}:predictLongRunning`, signal, vertexRequest(job, { storageUri: o.storageUri }))) as Operation;
-      if (typeof op.name !== 'string' || modelOf(op.name) !== job.model.id) throw invalidResponse(LABEL, 'an operation name for the model');
-      return op.name;
+      const model = job.upstreamModel;
+      const json = vertexRequest(job, { storageUri: o.storageUri });
+      const r = await send('create', { method: 'POST', path: `${modelPath(model)}:predictLongRunning`, json, model }, signal);
+      if (!r.ok) return { ok: false, failure: r.failure };
+      const name = r.body.name;
+      if (typeof name !== 'string' || modelOf(name) !== model) return { ok: false, failure: invalidResponse(LABEL, `an operation name for ${model}`) };
+      return { ok: true, id: name };
     },
-    async poll(name, signal): Promise<PollOutcome> {
-      const model = modelOf(name) ?? '';
-      const op = (await call(`${vertexModelPath(o.project, o.location, model)}:fetchPredictOperation`, signal, { operationName: name }, INLINE_ANSWER_BYTES)) as Operation;
-      if (op.done !== true) return { done: false };
-      if (op.error) {
-        throw new ProviderError('upstream_rejected', `${LABEL}: ${typeof op.error.message === 'string' ? op.error.message : 'the operation failed'}`);
-      }
-      const v = op.response?.videos?.[0];
-      if (!v) {
-        if (Number(op.response?.raiMediaFilteredCount) > 0) throw new ProviderError('content_filtered', `${LABEL} filtered the generated video for safety.`);
-        throw invalidResponse(LABEL, 'a generated video');
-      }
-      if (typeof v.bytesBase64Encoded === 'string' && v.bytesBase64Encoded) return { done: true, video: { kind: 'bytes', data: Buffer.from(v.bytesBase64Encoded, 'base64') } };
-      if (typeof v.gcsUri === 'string' && v.gcsUri.startsWith('gs://')) {
-        const gs = parseGsUri(v.gcsUri);
-        // The token can read more than our results: only the bucket Vertex was told to write to is fetched.
-        if (!gs || (ownBucket && gs.bucket !== ownBucket)) throw invalidResponse(LABEL, `a result in the configured bucket ${ownBucket ?? ''}`.trim());
-        return { done: true, video: { kind: 'url', url: v.gcsUri } };
-      }
-      if (typeof v.gcsUri === 'string' && v.gcsUri.startsWith('https://')) return { done: true, video: { kind: 'url', url: v.gcsUri } };
-      throw invalidResponse(LABEL, 'video bytes or a gs:// or https:// gcsUri');
+    async poll(name, signal) {
+      const model = modelOf(name);
+      if (!model) return { state: 'failed', failure: failure('upstream_lost_job', 'transient', `${LABEL}: the stored job id is not a Vertex operation name.`) };
+      const r = await send('poll', {
+        method: 'POST', path: `${modelPath(model)}:fetchPredictOperation`, json: { operationName: name }, maxBytes: INLINE_ANSWER_BYTES, model,
+      }, signal);
+      return r.ok ? readOperation(r.body, ownBucket) : { state: 'failed', failure: r.failure };
     },
-    async download(url, path, signal) {
-      if (url.startsWith('gs://')) {
-        // Checked again here: the URL may have been stored and read back since poll.
-        const gs = parseGsUri(url);
-        if (!gs) throw invalidResponse(LABEL, 'a valid gs://bucket/object result');
-        const token = await o.token.token(signal);
-        return downloadGcsObject(gs, { ...o.download, storageBaseUrl, token, path, signal, policy: o.policy, label: LABEL });
+    async download(url, path, signal): Promise<DownloadOutcome> {
+      if (!url.startsWith('gs://')) return downloadUntrusted(url, { ...o.download, path, signal, label: LABEL, policy: o.policy });
+      // Checked again here: the URL may have been stored and read back since poll.
+      const gs = ownObject(url, ownBucket);
+      if (!gs) return { ok: false, failure: notOurs(ownBucket) };
+      for (let attempt = 0; ; attempt++) {
+        const token = await tokenOf(o.token, signal);
+        if (typeof token !== 'string') return { ok: false, failure: token };
+        const out = await downloadGcsObject(gs, { ...o.download, storageBaseUrl, token, path, signal, policy: o.policy, label: LABEL });
+        if (out.ok) return { ok: true };
+        if (out.refusedWith !== 401 || attempt > 0 || !o.token.invalidate) return { ok: false, failure: out.failure };
+        o.token.invalidate(token);
       }
-      // An https gcsUri is a link for anyone: no credential, SSRF-checked.
-      return downloadUntrusted(url, { ...o.download, path, signal, label: LABEL, policy: o.policy });
     },
+    check: (upstreamModels, signal) => check(upstreamModels, signal),
   };
+
+  /** A token, then one GET per model on its publisher-model resource (path [U], see publisherModelPath); nothing is generated. */
+  async function check(upstreamModels: readonly string[], signal: AbortSignal): Promise<ChannelCheck> {
+    const token = await tokenOf(o.token, signal);
+    if (typeof token !== 'string') {
+      return { credentials: { ok: false, detail: token.message }, models: upstreamModels.map((m) => ({ upstreamModel: m, ok: null, detail: 'not checked: no access token' })) };
+    }
+    let credentials: ChannelCheck['credentials'] = { ok: true, detail: `${LABEL}: an access token is available for project ${o.project} in ${o.location}.` };
+    const models: ChannelCheck['models'] = [];
+    for (const m of upstreamModels) {
+      if (!credentials.ok) {
+        models.push({ upstreamModel: m, ok: null, detail: 'not checked: the credentials were refused' });
+        continue;
+      }
+      const r = await send('check', { method: 'GET', path: publisherModelPath(m), model: m }, signal);
+      if (r.ok) {
+        const stage = typeof r.body.launchStage === 'string' ? ` (launch stage ${r.body.launchStage})` : '';
+        models.push({ upstreamModel: m, ok: true, detail: `${LABEL} serves ${m}${stage}.` });
+      } else if (r.failure.fault === 'channel') {
+        credentials = { ok: false, detail: r.failure.message };
+        models.push({ upstreamModel: m, ok: null, detail: 'not checked: the credentials were refused' });
+      } else {
+        // Only Google's own 404 envelope says "no such model"; a bare 404 page means this route is not the one
+        // Vertex serves [U], and 5xx/429/timeouts say nothing about the model.
+        const notServed = r.call?.status === 404 && googleError(r.call.body) !== undefined;
+        models.push({ upstreamModel: m, ok: notServed ? false : null, detail: r.failure.message });
+      }
+    }
+    return { credentials, models };
+  }
 }

@@ -1,7 +1,8 @@
 import sharp from 'sharp';
+import { imageMime } from '../upstream/job-facts.ts';
 
 /** Inputs were already checked at submit (≤ 100 MP); this is only a guard. */
-const MAX_PIXELS = 100_000_000;
+export const MAX_PIXELS = 100_000_000;
 
 /**
  * Vidu has no aspect-ratio parameter: its video takes the start image's
@@ -25,4 +26,14 @@ export async function cropToAspect(image: Buffer, width: number, height: number)
   if (meta.format === 'jpeg') return framed.jpeg({ quality: 95 }).toBuffer();
   if (meta.format === 'webp') return framed.webp({ quality: 95 }).toBuffer();
   return framed.png().toBuffer();
+}
+
+/** Vidu takes png, jpeg and webp (UPSTREAM.md §4); anything else we accept at submit (GIF) goes as PNG. */
+const VIDU_FORMATS = new Set(['image/png', 'image/jpeg', 'image/webp']);
+
+/** The start image as Vidu gets it: framed to the task's aspect, in a format Vidu reads. */
+export async function startImage(image: Buffer, width: number, height: number): Promise<Buffer> {
+  const framed = await cropToAspect(image, width, height);
+  if (VIDU_FORMATS.has(imageMime(framed))) return framed;
+  return sharp(framed, { limitInputPixels: MAX_PIXELS }).rotate().png().toBuffer();
 }

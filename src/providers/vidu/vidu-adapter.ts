@@ -1,9 +1,11 @@
-import { ProviderError } from '../provider.ts';
-import { callJson, invalidResponse, viduErrorMessage } from '../upstream/http-call.ts';
+import { failure } from '../../domain/failures.ts';
+import { callJson, invalidResponse, viduErrorMessage, type CallResult } from '../upstream/http-call.ts';
 import { downloadUntrusted, type DownloadLimits, type OutboundPolicy } from '../upstream/download.ts';
-import type { PollOutcome, UpstreamAdapter } from '../upstream/upstream-provider.ts';
+import type { ChannelCheck, PollOutcome, SubmitOutcome, UpstreamAdapter, UpstreamJob } from '../upstream/upstream-provider.ts';
 import { viduRequest } from './request-mapping.ts';
-import { cropToAspect } from './frame-image.ts';
+import { startImage } from './frame-image.ts';
+import { fitBody } from './body-fit.ts';
+import { LABEL, viduHttpFailure, viduTaskFailure } from './errors.ts';
 
 export interface ViduOptions {
   apiKey: string;
@@ -15,47 +17,84 @@ export interface ViduOptions {
   callbackUrl?: (taskId: string) => string;
 }
 
-const LABEL = 'Vidu';
-/** Vidu moderation failures; everything else that fails is a plain rejection. */
-const FILTERED = /audit|sensitive|illegal|moderation/i;
+/** Task ids are long decimal numbers; this one cannot exist, so asking for it costs nothing and creates nothing. */
+const PROBE_TASK = '0';
+/** A cancel is sent after the task's own signal aborted: it gets a short budget of its own. */
+const CANCEL_TIMEOUT_MS = 10_000;
+const NO_MODEL_CHECK = 'Vidu offers no way to check a model without generating a video';
 
 interface Creations { state?: unknown; err_code?: unknown; creations?: { url?: unknown }[] }
 
-/** Vidu's enterprise API: create with /img2video, poll /tasks/{id}/creations, cancel /tasks/{id}/cancel. */
+/** Vidu's enterprise API (UPSTREAM.md §4): create with /img2video, poll /tasks/{id}/creations, cancel /tasks/{id}/cancel. */
 export function viduAdapter(o: ViduOptions): UpstreamAdapter {
   const base = o.baseUrl.replace(/\/+$/, '');
-  const call = (method: 'GET' | 'POST', path: string, signal: AbortSignal, json?: unknown, timeoutMs = o.requestTimeoutMs) => callJson({
-    method, url: `${base}${path}`, headers: { authorization: `Token ${o.apiKey}` }, signal, label: LABEL,
-    timeoutMs, secrets: [o.apiKey], errorMessage: viduErrorMessage, ...(json === undefined ? {} : { json }),
+  const call = (method: 'GET' | 'POST', path: string, signal: AbortSignal, body?: string, timeoutMs = o.requestTimeoutMs): Promise<CallResult> => callJson({
+    method, url: `${base}${path}`, signal, label: LABEL, timeoutMs, secrets: [o.apiKey], errorMessage: viduErrorMessage,
+    headers: { authorization: `Token ${o.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body }),
   });
+  const taskPath = (id: string) => `/tasks/${encodeURIComponent(id)}`;
+
+  async function submit(job: UpstreamJob, signal: AbortSignal): Promise<SubmitOutcome> {
+    const first = job.images[0];
+    // Vidu's img2video needs exactly one image; Reelay's Vidu models always take a start frame.
+    if (!first) return { ok: false, failure: failure('upstream_rejected', 'request', `${LABEL} img2video needs a start image.`) };
+    const body = await buildBody(job, first);
+    signal.throwIfAborted();
+    if (!body.ok) return { ok: false, failure: failure('upstream_rejected', 'request', `${LABEL}: ${body.reason}.`) };
+    const r = await call('POST', '/img2video', signal, body.json);
+    if (!r.ok) return { ok: false, failure: viduHttpFailure(r, 'submit') };
+    const raw = r.body.task_id;
+    const id = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw;
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(id)) return { ok: false, failure: invalidResponse(LABEL, 'a task_id') };
+    return { ok: true, id };
+  }
+
+  async function buildBody(job: UpstreamJob, image: Buffer) {
+    try {
+      const framed = await startImage(image, job.width, job.height);
+      return await fitBody(framed, (uri) => viduRequest(job, uri, o.callbackUrl?.(job.taskId)));
+    } catch {
+      // Inputs were checked at submit; an image sharp cannot read here is still the request's.
+      return { ok: false as const, reason: 'the start image could not be read' };
+    }
+  }
+
+  async function poll(id: string, signal: AbortSignal): Promise<PollOutcome> {
+    const r = await call('GET', `${taskPath(id)}/creations`, signal);
+    if (!r.ok) return { state: 'failed', failure: viduHttpFailure(r, 'task') };
+    const t = r.body as Creations;
+    if (t.state === 'success') {
+      const url = t.creations?.[0]?.url;
+      if (typeof url !== 'string' || !url) return { state: 'failed', failure: invalidResponse(LABEL, 'a creation URL') };
+      return { state: 'done', video: { kind: 'url', url } };
+    }
+    if (t.state === 'failed') return { state: 'failed', failure: viduTaskFailure(t.err_code) };
+    if (typeof t.state !== 'string') return { state: 'failed', failure: invalidResponse(LABEL, 'a task state') };
+    // created, queueing, processing, scheduled (off-peak, waiting for its slot) and any state Vidu adds later: still running.
+    return { state: 'running' };
+  }
+
+  async function check(upstreamModels: readonly string[], signal: AbortSignal): Promise<ChannelCheck> {
+    const r = await call('GET', `${taskPath(PROBE_TASK)}/creations`, signal);
+    const models = upstreamModels.map((upstreamModel) => ({ upstreamModel, ok: null, detail: NO_MODEL_CHECK }));
+    // Authentication comes before the lookup: "no such task" (404, or a 400 for the id) means the key was accepted.
+    if (r.ok || r.status === 404 || r.status === 400) return { credentials: { ok: true, detail: `${LABEL} accepted the API key` }, models };
+    const f = viduHttpFailure(r, 'task');
+    const detail = f.code === 'upstream_auth' ? f.message : `the API key could not be checked: ${f.message}`;
+    return { credentials: { ok: false, detail }, models };
+  }
+
   return {
     name: 'vidu',
-    async submit(job, signal) {
-      const first = job.images[0];
-      const framed = first ? { ...job, images: [await cropToAspect(first, job.width, job.height)] } : job;
-      const body = { ...viduRequest(framed), ...(o.callbackUrl ? { callback_url: o.callbackUrl(job.taskId) } : {}) };
-      const res = (await call('POST', '/img2video', signal, body)) as { task_id?: unknown };
-      const id = typeof res.task_id === 'number' ? String(res.task_id) : res.task_id;
-      if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw invalidResponse(LABEL, 'a task_id');
-      return id;
-    },
-    async poll(id, signal): Promise<PollOutcome> {
-      const r = (await call('GET', `/tasks/${id}/creations`, signal)) as Creations;
-      if (r.state === 'success') {
-        const url = r.creations?.[0]?.url;
-        if (typeof url !== 'string' || !url) throw invalidResponse(LABEL, 'a creation URL');
-        return { done: true, video: { kind: 'url', url } };
-      }
-      if (r.state === 'failed') {
-        const code = typeof r.err_code === 'string' && r.err_code ? r.err_code : 'unknown';
-        throw new ProviderError(FILTERED.test(code) ? 'content_filtered' : 'upstream_rejected', `${LABEL} failed the task (err_code ${code}).`);
-      }
-      if (typeof r.state !== 'string' || !['created', 'queueing', 'processing'].includes(r.state)) throw invalidResponse(LABEL, 'a known task state');
-      return { done: false };
-    },
+    submit,
+    poll,
+    check,
     async cancel(id) {
-      // Not bound to the task's (already aborted) signal; a short, separate budget.
-      await call('POST', `/tasks/${id}/cancel`, new AbortController().signal, { id }, Math.min(o.requestTimeoutMs, 10_000));
+      // Best effort: a task already finished, or scheduled for off-peak, is refused by Vidu; nothing to do then.
+      try {
+        await call('POST', `${taskPath(id)}/cancel`, new AbortController().signal, JSON.stringify({ id }), Math.min(o.requestTimeoutMs, CANCEL_TIMEOUT_MS));
+      } catch { /* only our own (never aborted) signal could throw */ }
     },
     download(url, path, signal) {
       return downloadUntrusted(url, { ...o.download, path, signal, label: LABEL, policy: o.policy });
