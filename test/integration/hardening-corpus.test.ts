@@ -121,10 +121,13 @@ for (const [kind, fields] of Object.entries(wrongTypes)) {
 }
 
 // -- 2. missing and extra fields ---------------------------------------------
-for (const field of ['model', 'prompt', 'aspect_ratio', 'images']) {
+for (const field of ['model', 'prompt', 'images']) {
   add('submit: missing fields', { name: `without ${field}`, run: () => postJson(body({ [field]: undefined })), status: 400, code: `missing_${field}` });
   add('submit: missing fields', { name: `${field}: null`, run: () => postJson(body({ [field]: null })), status: 400, code: `missing_${field}` });
 }
+// aspect_ratio may be omitted (it then comes from the start image), but not together with the image.
+add('submit: missing fields', { name: 'without aspect_ratio and images', run: () => postJson(body({ aspect_ratio: undefined, images: undefined })), status: 400, code: 'missing_images' });
+add('submit: missing fields', { name: 'without aspect_ratio, a bad seconds', run: () => postJson(body({ aspect_ratio: null, seconds: 99 })), status: 400, code: 'invalid_seconds' });
 add('submit: missing fields', { name: 'empty object', run: () => postJson({}), status: 400, code: 'missing_model' });
 add('submit: extra fields', { name: '100 000 unknown keys and no model', run: () => postJson(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))), status: 400, code: 'missing_model', maxMs: 3000 });
 add('submit: extra fields', { name: 'a 1 MB key name', run: () => postJson({ ['k'.repeat(MB)]: 1, prompt: 'x' }), status: 400, code: 'missing_model' });

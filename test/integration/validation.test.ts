@@ -166,7 +166,7 @@ const rejects: Reject[] = [
   // -- required fields (§3) --
   { name: 'missing model', req: () => json(body({ model: undefined })), code: 'missing_model', param: 'model', message: ['"model"', 'required'] },
   { name: 'missing prompt', req: () => json(body({ prompt: undefined })), code: 'missing_prompt', param: 'prompt', message: ['"prompt"', 'required'] },
-  { name: 'missing aspect_ratio', req: () => json(body({ aspect_ratio: undefined })), code: 'missing_aspect_ratio', param: 'aspect_ratio', message: ['"aspect_ratio"', 'required'] },
+  { name: 'missing aspect_ratio and images (the ratio would come from the image)', req: () => json(body({ aspect_ratio: undefined, images: undefined })), code: 'missing_images', param: 'images', message: ['"images"', 'required'] },
   { name: 'missing images', req: () => json(body({ images: undefined })), code: 'missing_images', param: 'images', message: ['"images"', 'required'] },
   { name: 'model: null is "not set" → missing', req: () => json(body({ model: null })), code: 'missing_model', param: 'model' },
 

@@ -153,10 +153,12 @@ describe('null fields are treated as absent', () => {
   });
 
   it('required nulls are reported as missing', () => {
-    for (const f of ['model', 'prompt', 'aspect_ratio']) {
+    for (const f of ['model', 'prompt']) {
       const e = fails(() => parseSubmitShape({ model: V3, prompt: 'p', aspect_ratio: '16:9', [f]: null }));
       expect([e.status, e.code, e.param]).toEqual([400, `missing_${f}`, f]);
     }
+    // aspect_ratio: null is "not sent", which the submit resolves from the start image.
+    expect(parseSubmitShape({ model: V3, prompt: 'p', aspect_ratio: null }).aspect_ratio).toBeUndefined();
     const e = fails(() => rules({ images: null }));
     expect([e.code, e.param]).toEqual(['missing_images', 'images']);
   });
