@@ -192,6 +192,18 @@ export class ConfigError extends Error {
  * bad key together, into a frozen object passed to whoever needs it.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const e = parseEnv(mergeSources(env));
+  const problems: string[] = [];
+  const offPeak = parseWindow(e.OFF_PEAK_WINDOW, e.OFF_PEAK_TIMEZONE);
+  if (!offPeak) problems.push(`OFF_PEAK_WINDOW/OFF_PEAK_TIMEZONE: expected HH:MM-HH:MM and an IANA time zone (got ${JSON.stringify(e.OFF_PEAK_WINDOW)} in ${JSON.stringify(e.OFF_PEAK_TIMEZONE)})`);
+  const channels = parseChannels(e, problems);
+  problems.push(...crossFieldProblems(e));
+  if (problems.length || !offPeak) throw new ConfigError(problems);
+  return buildConfig(e, offPeak, channels);
+}
+
+/** The environment over the REELAY_CONFIG file (same names; the environment wins). */
+function mergeSources(env: Record<string, string | undefined>): Record<string, string | undefined> {
   let fileValues: Record<string, string> = {};
   if (env.REELAY_CONFIG) {
     try {
@@ -204,34 +216,41 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const merged: Record<string, string | undefined> = { ...fileValues };
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+  return merged;
+}
 
+function parseEnv(merged: Record<string, string | undefined>): Env {
   const parsed = Env.safeParse(merged);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => {
-      const key = String(i.path[0] ?? '?');
-      // Credentials are never echoed, not even in a boot error.
-      const shown = /KEY|TOKEN|SECRET|CHANNELS|CREDENTIALS/.test(key) ? '[redacted]' : JSON.stringify(merged[key]);
-      return `${key}: ${i.message} (got ${shown})`;
-    }));
-  }
-  const e = parsed.data;
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(parsed.error.issues.map((i) => {
+    const key = String(i.path[0] ?? '?');
+    // Credentials are never echoed, not even in a boot error.
+    const shown = /KEY|TOKEN|SECRET|CHANNELS|CREDENTIALS/.test(key) ? '[redacted]' : JSON.stringify(merged[key]);
+    return `${key}: ${i.message} (got ${shown})`;
+  }));
+}
+
+const isPostgresUrl = (url: string | undefined) => url !== undefined && /^postgres(ql)?:\/\//.test(url);
+
+/** Rules between settings, each reported with the names involved. */
+function crossFieldProblems(e: Env): string[] {
   const problems: string[] = [];
   const dbUrl = e.DATABASE_URL;
-  const isPg = dbUrl !== undefined && /^postgres(ql)?:\/\//.test(dbUrl);
-  if (dbUrl && !isPg && !dbUrl.startsWith('sqlite:') && !dbUrl.startsWith('file:')) {
+  if (dbUrl && !isPostgresUrl(dbUrl) && !dbUrl.startsWith('sqlite:') && !dbUrl.startsWith('file:')) {
     problems.push(`DATABASE_URL: expected postgres://… or sqlite:PATH (got a ${dbUrl.split(':')[0]} URL)`);
   }
   if (e.BLOB_STORE === 's3' && !e.S3_BUCKET) problems.push('S3_BUCKET: required when BLOB_STORE=s3');
   if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
     problems.push('S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY: set both or neither (neither: the AWS default credential chain)');
   }
-  const offPeak = parseWindow(e.OFF_PEAK_WINDOW, e.OFF_PEAK_TIMEZONE);
-  if (!offPeak) problems.push(`OFF_PEAK_WINDOW/OFF_PEAK_TIMEZONE: expected HH:MM-HH:MM and an IANA time zone (got ${JSON.stringify(e.OFF_PEAK_WINDOW)} in ${JSON.stringify(e.OFF_PEAK_TIMEZONE)})`);
-  const channels = parseChannels(e, problems);
   if (e.REELAY_CHANNEL_REST_MAX_MS < e.REELAY_CHANNEL_REST_MS) problems.push('REELAY_CHANNEL_REST_MAX_MS: must be at least REELAY_CHANNEL_REST_MS');
   if (e.REELAY_UPSTREAM_POLL_MAX_MS < e.REELAY_UPSTREAM_POLL_MS) problems.push('REELAY_UPSTREAM_POLL_MAX_MS: must be at least REELAY_UPSTREAM_POLL_MS');
-  if (problems.length || !offPeak) throw new ConfigError(problems);
+  return problems;
+}
 
+function buildConfig(e: Env, offPeak: OffPeakWindow, channels: ChannelConfig[]): Config {
+  const dbUrl = e.DATABASE_URL;
+  const isPg = isPostgresUrl(dbUrl);
   const dataDir = resolve(e.REELAY_DATA_DIR);
   const dbFile = dbUrl && !isPg ? dbUrl.replace(/^(sqlite|file):(\/\/)?/, '') : join(dataDir, 'reelay.sqlite');
   return Object.freeze({

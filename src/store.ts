@@ -9,15 +9,18 @@ import { metaRepo } from './infra/db/meta-repo.ts';
 import { outboxRepo, type OutboxRepo } from './infra/db/outbox-repo.ts';
 import type { Database } from './infra/db/schema.ts';
 import { channelHealthRepo, type ChannelHealthRepo } from './infra/db/channel-health-repo.ts';
+import type { Stores, Transactor } from './domain/ports.ts';
 
-export interface Repos {
+/** The repositories: the domain's store ports (extending them makes the compiler check each one) and what else workers use. */
+export interface Repos extends Stores {
   tasks: TasksRepo;
   keys: KeysRepo;
   ledger: LedgerRepo;
   outbox: OutboxRepo;
 }
 
-export interface Store extends Repos {
+/** The domain's Storage (ports and a transaction over them), plus what only infrastructure uses. */
+export interface Store extends Repos, Transactor {
   db: Db;
   meta: ReturnType<typeof metaRepo>;
   channelHealth: ChannelHealthRepo;

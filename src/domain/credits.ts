@@ -1,11 +1,11 @@
 import { errors } from './errors.ts';
-import type { Store } from '../store.ts';
+import type { Storage } from './ports.ts';
 import type { Actor } from './task-service.ts';
 
 export const MAX_GRANT = 1_000_000_000;
 
 /** Balances and grants (API.md §7). Grants and adjustments are ledger entries like any other. */
-export function createCreditService(store: Store, now: () => number) {
+export function createCreditService(store: Pick<Storage, 'keys' | 'ledger' | 'transaction'>, now: () => number) {
   return {
     async summary(actor: Actor, limit = 20) {
       const [balance, reserved, entries] = await Promise.all([

@@ -17,3 +17,5 @@ export const newKeyId = () => `key_${randomBase62(16)}`;
 /** API keys carry 190 bits of entropy, so a plain SHA-256 is a sufficient hash (no slow KDF needed). */
 export const newApiKey = () => `rly_${randomBase62(40)}`;
 export const newWorkerId = () => `wrk_${randomBytes(6).toString('hex')}`;
+/** One id per webhook event: every redelivery of it carries the same `webhook-id`. */
+export const newEventId = () => `msg_${randomBytes(16).toString('hex')}`;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { errors } from './errors.ts';
 import { newApiKey, newKeyId } from './ids.ts';
-import type { KeysRepo } from '../infra/db/keys-repo.ts';
+import type { KeyStore } from './ports.ts';
 import type { Actor } from './task-service.ts';
 
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -19,7 +19,7 @@ export interface CreatedKey {
 /** How long a key lookup is trusted; a revocation on another node takes effect within this. */
 export const AUTH_CACHE_MS = 5000;
 
-export function createKeyService(keys: KeysRepo, now: () => number) {
+export function createKeyService(keys: KeyStore, now: () => number) {
   // Every poll authenticates; remembering recent lookups saves a query per request.
   const cache = new Map<string, { keyId: string | null; revoked: boolean; until: number }>();
   async function lookup(hash: string) {

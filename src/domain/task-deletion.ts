@@ -1,11 +1,10 @@
 import { errors, isApiError } from './errors.ts';
 import type { Actor, TaskService } from './task-service.ts';
-import type { TasksRepo } from '../infra/db/tasks-repo.ts';
-import type { BlobStore } from '../infra/blob/blob-store.ts';
+import type { Blobs, TaskStore } from './ports.ts';
 
 export interface TaskDeletionDeps {
-  repo: Pick<TasksRepo, 'find' | 'markDeleted'>;
-  blobs: Pick<BlobStore, 'deletePrefix'>;
+  repo: Pick<TaskStore, 'find' | 'markDeleted'>;
+  blobs: Pick<Blobs, 'deletePrefix'>;
   tasks: Pick<TaskService, 'get' | 'cancel' | 'invalidate'>;
   now(): number;
   /** Told when the files could not be removed: the task is deleted anyway (the files are orphaned; log it). */

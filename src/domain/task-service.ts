@@ -6,15 +6,14 @@ import { applySubmitRules, aspectFromSize, findModel, nearestAspect, parseSubmit
 import type { SubmitRequest } from './task-schemas.ts';
 import { toTaskObject, type Links } from './task-view.ts';
 import type { TaskObject } from './task-schemas.ts';
-import type { Store } from '../store.ts';
 import type { Lifecycle } from './task-lifecycle.ts';
+import type { TaskViewCache } from './task-view-cache.ts';
 import { priceTask } from './pricing.ts';
 import { assertSomeUpstreamHonours } from './upstream-limits.ts';
-import { optimizePrompt } from './prompt-optimizer.ts';
-import type { TaskRow, TaskStatus } from '../infra/db/schema.ts';
-import type { BlobStore, BlobInfo } from '../infra/blob/blob-store.ts';
-import type { ImageFacts } from '../infra/images/inspect-image.ts';
-import { isUniqueViolation } from '../infra/db/errors.ts';
+import { createPromptOptimizer } from './prompt-optimizer.ts';
+import { DuplicateRecordError, type BlobInfo, type Blobs, type FetchImage, type ImageFacts, type InspectImage, type PromptVocabulary, type Storage } from './ports.ts';
+import type { TaskRecord } from './records.ts';
+import type { TaskStatus } from './task-states.ts';
 
 export interface Actor {
   keyId: string;
@@ -22,16 +21,18 @@ export interface Actor {
 
 export interface TaskServiceDeps {
   catalog: Catalog;
-  store: Store;
-  lifecycle: Lifecycle;
+  store: Pick<Storage, 'tasks' | 'transaction'>;
+  lifecycle: Pick<Lifecycle, 'cancel'>;
   /** Per key: tasks queued or processing at once; more → 429. */
   maxActiveTasksPerKey: number;
-  blobs: BlobStore;
+  blobs: Blobs;
   links: Links;
-  fetchImage(url: string, param: string): Promise<Buffer>;
+  fetchImage: FetchImage;
   /** Throws a 400 if the callback URL points at a private address (checked again at delivery). */
   checkCallbackUrl(url: string): Promise<void>;
-  inspectImage(data: Buffer, param: string): Promise<ImageFacts>;
+  inspectImage: InspectImage;
+  /** The local renderer's words, for rewriting an is_rec prompt it will render. */
+  promptVocabulary: PromptVocabulary;
   /**
    * Who serves a model now: the first provider with a channel for it (and
    * the upstream ids those channels call), else the local renderer.
@@ -43,6 +44,8 @@ export interface TaskServiceDeps {
   onQueued(taskId: string): void;
   /** Stops a running render of this task in this process, if any. */
   onCancelled(taskId: string): void;
+  /** Serialised views for the poll path, shared with whatever else changes tasks here. */
+  views: TaskViewCache;
 }
 
 export interface SubmitOptions {
@@ -51,12 +54,7 @@ export interface SubmitOptions {
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
-/**
- * Polls are the hot path: a task's serialised object is reused for this long.
- * Changes made in this process invalidate it at once; a change made by a
- * worker in another process shows up within this bound.
- */
-export const TASK_CACHE_MS = 1000;
+export { TASK_CACHE_MS } from './task-view-cache.ts';
 export const LIST_MAX = 100;
 
 function requestHash(req: TaskRequest): string {
@@ -71,16 +69,17 @@ function requestHash(req: TaskRequest): string {
 
 /** The task API's rules, independent of HTTP: handlers parse, call one of these, reply. */
 export function createTaskService(d: TaskServiceDeps) {
-  const view = (row: TaskRow) => toTaskObject(row, d.links);
+  const view = (row: TaskRecord) => toTaskObject(row, d.links);
   const tasks = d.store.tasks;
-  const cache = new Map<string, { keyId: string; json: string; until: number }>();
+  const cache = d.views;
+  const optimizePrompt = createPromptOptimizer(d.promptVocabulary);
 
   async function loadImage(src: ImageSource): Promise<{ data: Buffer; facts: ImageFacts }> {
     const data = src.kind === 'url' ? await d.fetchImage(src.url, src.param) : src.data;
     return { data, facts: await d.inspectImage(data, src.param) };
   }
 
-  function replayOrConflict(existing: TaskRow, hash: string): Promise<TaskObject> {
+  function replayOrConflict(existing: TaskRecord, hash: string): Promise<TaskObject> {
     if (existing.request_hash !== hash) {
       throw errors.conflict('idempotency_key_reused',
         'This Idempotency-Key was already used with a different request body in the last 24 hours; use a new key.');
@@ -105,7 +104,7 @@ export function createTaskService(d: TaskServiceDeps) {
     return nearestAspect(facts.width, facts.height, model.aspect_ratios);
   }
 
-  async function ownedTask(actor: Actor, id: string): Promise<TaskRow> {
+  async function ownedTask(actor: Actor, id: string): Promise<TaskRecord> {
     const row = await tasks.find(id, actor.keyId);
     // Another key's task answers exactly like an unknown id (API.md §2).
     if (!row) throw errors.notFound('task', id, 'task_id');
@@ -169,7 +168,7 @@ export function createTaskService(d: TaskServiceDeps) {
       } catch (e) {
         // Nothing may be left behind by a submit that did not create a task.
         await d.blobs.deletePrefix(`inputs/${id}/`).catch(() => {});
-        if (idem !== undefined && isUniqueViolation(e)) {
+        if (idem !== undefined && e instanceof DuplicateRecordError) {
           const winner = await tasks.findByIdempotencyKey(actor.keyId, idem);
           if (winner) return replayOrConflict(winner, hash);
         }
@@ -186,18 +185,17 @@ export function createTaskService(d: TaskServiceDeps) {
     /** The task object already serialised: the poll endpoint's fast path. */
     async getJson(actor: Actor, id: string): Promise<string> {
       const t = d.now();
-      const hit = cache.get(id);
-      if (hit && hit.until > t && hit.keyId === actor.keyId) return hit.json;
+      const hit = cache.get(id, actor.keyId, t);
+      if (hit !== undefined) return hit;
       const row = await ownedTask(actor, id);
       const json = JSON.stringify(await view(row));
-      if (cache.size >= 50_000) cache.clear();
-      cache.set(id, { keyId: row.key_id, json, until: t + TASK_CACHE_MS });
+      cache.set(id, row.key_id, json, t);
       return json;
     },
 
     /** Drop the cached view of a task that changed in this process. */
     invalidate(id: string): void {
-      cache.delete(id);
+      cache.invalidate(id);
     },
 
     async list(actor: Actor, q: { limit: number; after?: string | undefined; status?: TaskStatus | undefined }) {
@@ -225,7 +223,7 @@ export function createTaskService(d: TaskServiceDeps) {
         const now = await tasks.find(id, actor.keyId);
         throw errors.conflict('task_not_cancellable', `Task ${id} has already ended (status "${now?.status ?? row.status}") and cannot be cancelled.`);
       }
-      cache.delete(id);
+      cache.invalidate(id);
       d.onCancelled(id);
       return view((await tasks.find(id))!);
     },

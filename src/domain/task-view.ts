@@ -1,4 +1,4 @@
-import type { TaskRow } from '../infra/db/schema.ts';
+import type { TaskRecord } from './records.ts';
 import type { TaskObject } from './task-schemas.ts';
 
 export interface Links {
@@ -9,7 +9,7 @@ export interface Links {
 const sec = (ms: number | null) => (ms == null ? null : Math.floor(Number(ms) / 1000));
 
 /** The one mapping from a stored task to the API's task object (API.md §5). */
-export async function toTaskObject(row: TaskRow, links: Links): Promise<TaskObject> {
+export async function toTaskObject(row: TaskRecord, links: Links): Promise<TaskObject> {
   const succeeded = row.status === 'succeeded';
   const expires = sec(row.expires_at);
   const parsed = row.metadata_json ? (JSON.parse(row.metadata_json) as TaskObject['metadata']) : null;

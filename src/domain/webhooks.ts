@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { errors } from './errors.ts';
-import type { Store } from '../store.ts';
+import type { Storage } from './ports.ts';
 import type { Actor } from './task-service.ts';
 
 export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
 
 /** What users see of their callbacks: every event of a task with every attempt, manual redelivery, secret rotation. */
-export function createWebhookService(store: Store, now: () => number, onRequeued: () => void) {
+export function createWebhookService(store: Pick<Storage, 'tasks' | 'keys' | 'outbox'>, now: () => number, onRequeued: () => void) {
   async function owned(actor: Actor, taskId: string) {
     const task = await store.tasks.find(taskId, actor.keyId);
     if (!task) throw errors.notFound('task', taskId, 'task_id');

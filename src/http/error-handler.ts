@@ -1,4 +1,4 @@
-import { googleErrorBody } from '../domain/compat/views.ts';
+import { googleErrorBody } from './compat/views.ts';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

@@ -3,23 +3,38 @@ import type { Logger } from 'pino';
 export interface ClaimLoopOptions<T> {
   /** For logs: what is claimed ("a task", "a webhook event"). */
   what: string;
+  /** The idle wait: no capacity, or nothing claimed (unless `idleMs` says otherwise). */
   pollMs: number;
   log: Logger;
   hasCapacity(): boolean;
-  claim(): Promise<T | undefined>;
+  /**
+   * Claim the next item and return it (the loop starts it and claims again at
+   * once), or undefined when nothing is due. A claimer that takes a batch per
+   * round (so much per channel, say) hands each item to `start` as soon as it
+   * is claimed — what it claimed still runs if a later query of the round
+   * fails — and returns undefined; the loop then waits `idleMs()`.
+   */
+  claim(start: (item: T) => void): Promise<T | undefined>;
   /** Start work on a claimed item and register it synchronously; the loop does not wait for it. */
   run(item: T): Promise<void>;
+  /** The wait after a claim that returned nothing (default pollMs): a round that left work due may come back sooner. */
+  idleMs?(): number;
+  /** Whether the end of a run cuts the idle wait short (default: always, a slot was freed). */
+  wakeOnEnd?(): boolean;
 }
 
 /**
- * The loop shared by the render worker and the webhook dispatcher: claim
- * while there is capacity, sleep when idle (until the poll interval or a
- * wake-up), and back off — never crash — when claiming itself fails.
+ * The loop shared by the render worker, the webhook dispatcher and the
+ * upstream poller: claim while there is capacity, sleep when idle (until the
+ * poll interval or a wake-up), and back off — never crash — when claiming
+ * itself fails.
  */
 export function claimLoop<T>(o: ClaimLoopOptions<T>) {
   let active = false;
   let done: Promise<void> = Promise.resolve();
   const { sleep, wake } = wakeableSleep();
+  const ended = o.wakeOnEnd ? () => { if (o.wakeOnEnd!()) wake(); } : wake;
+  const start = (item: T) => { void o.run(item).finally(ended); };
 
   async function loop() {
     let backoff = 0;
@@ -27,7 +42,7 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
       if (!o.hasCapacity()) { await sleep(o.pollMs); continue; }
       let item: T | undefined;
       try {
-        item = await o.claim();
+        item = await o.claim(start);
         backoff = 0;
       } catch (e) {
         backoff = Math.min(30_000, Math.max(500, backoff * 2));
@@ -35,8 +50,8 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
         await sleep(backoff);
         continue;
       }
-      if (item === undefined) { await sleep(o.pollMs); continue; }
-      void o.run(item).finally(wake);
+      if (item === undefined) { await sleep(o.idleMs?.() ?? o.pollMs); continue; }
+      start(item);
     }
   }
 
@@ -58,7 +73,7 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
 }
 
 /** A loop's idle wait that `wake()` cuts short (new work arrived, capacity freed, stopping). */
-export function wakeableSleep() {
+function wakeableSleep() {
   let wakeUp: (() => void) | null = null;
   return {
     sleep: (ms: number) => new Promise<void>((resolve) => {

@@ -1,3 +1,4 @@
+import type { FailureCode } from '../domain/failures.ts';
 import type { ModelSpec } from '../domain/catalog.ts';
 
 /** Everything a provider needs to make one video, already validated and defaulted. */
@@ -50,11 +51,11 @@ export interface VideoProvider {
 
 /** A failure the task should record as-is: a stable code and a message safe to show the user. */
 export class ProviderError extends Error {
-  readonly code: string;
+  readonly code: FailureCode;
   readonly retryable: boolean;
   /** The upstream asked us to slow down (429): how long, from its Retry-After (default when absent). */
   readonly throttledMs: number | undefined;
-  constructor(code: string, message: string, opts: { retryable?: boolean; cause?: unknown; throttledMs?: number } = {}) {
+  constructor(code: FailureCode, message: string, opts: { retryable?: boolean; cause?: unknown; throttledMs?: number } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ProviderError';
     this.code = code;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { FailureCode } from '../domain/failures.ts';
 import { ProviderError } from '../providers/provider.ts';
 
 /** What a failed task tells its user: a provider's own verdict, a full disk, or (logged) an internal error. */
-export function classifyFailure(e: unknown): { code: string; message: string } {
+export function classifyFailure(e: unknown): { code: FailureCode; message: string } {
   if (e instanceof ProviderError) return { code: e.code, message: e.message };
   const errno = (e as NodeJS.ErrnoException | null)?.code;
   if (errno === 'ENOSPC' || errno === 'EDQUOT') {

@@ -4,6 +4,7 @@ import { probeMedia } from '../infra/ffmpeg/probe.ts';
 import { runFfmpeg } from '../infra/ffmpeg/run-ffmpeg.ts';
 import { ProviderError } from '../providers/provider.ts';
 import type { Lifecycle } from '../domain/task-lifecycle.ts';
+import { endingOf, isEnded } from '../domain/task-states.ts';
 import type { TasksRepo } from '../infra/db/tasks-repo.ts';
 
 export interface FinishInput {
@@ -73,7 +74,11 @@ export async function completeWithOutput(d: PublishDeps, taskId: string, ownerId
     outputKey: out.outputKey, thumbnailKey: out.thumbnailKey, metadataJson: JSON.stringify(out.metadata),
     expiresAt: d.now() + d.outputTtlSeconds * 1000,
   });
-  if (!won && (await d.tasks.find(taskId))?.status !== 'succeeded') await d.blobs.deletePrefix(`outputs/${taskId}/`);
+  if (!won) {
+    // Ended another way meanwhile: what that ending does with outputs decides (a task completed elsewhere keeps them; the keys are the same).
+    const row = await d.tasks.find(taskId);
+    if (row && isEnded(row.status) && !endingOf(row.status).keepsOutputs) await d.blobs.deletePrefix(`outputs/${taskId}/`);
+  }
   return Boolean(won);
 }
 

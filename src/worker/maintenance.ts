@@ -17,13 +17,21 @@ export interface MaintenanceDeps {
   upstream?: { knownChannels: string[]; maxWaitMs: number; leaseMs: number };
 }
 
+export interface MaintenanceRun { offPeakExpired: number; outputsPurged: number; upstreamOrphaned: number }
+
 /**
  * Periodic jobs that keep promises made to users: off-peak tasks not finished
  * 48 h after creation are cancelled and refunded. Each item is ended through
  * the guarded lifecycle, so running this on many nodes at once is harmless.
+ *
+ * Within one process runs never overlap. A tick that comes while a run is
+ * still going is skipped. A `runOnce()` call during a run waits for it and
+ * then starts a fresh one — the run under way may already be past the items
+ * that the caller expects handled — and every call made during the same run
+ * shares that one follow-up run.
  */
 export function createMaintenance(d: MaintenanceDeps) {
-  async function runOnce() {
+  async function run(): Promise<MaintenanceRun> {
     let expired = 0;
     for (;;) {
       const ids = await d.tasks.expiredOffPeak(d.now() - OFF_PEAK_MAX_AGE_MS);
@@ -62,18 +70,44 @@ export function createMaintenance(d: MaintenanceDeps) {
     return { offPeakExpired: expired, outputsPurged: purged, upstreamOrphaned: orphaned };
   }
 
+  /** The run in progress, if any. */
+  let running: Promise<MaintenanceRun> | undefined;
+  /** The run that starts when it ends, shared by every runOnce() made meanwhile. */
+  let queued: Promise<MaintenanceRun> | undefined;
+
+  function begin(): Promise<MaintenanceRun> {
+    const p: Promise<MaintenanceRun> = run().finally(() => { if (running === p) running = undefined; });
+    running = p;
+    return p;
+  }
+
+  function runOnce(): Promise<MaintenanceRun> {
+    if (queued) return queued;
+    if (!running) return begin();
+    queued = running.then(noop, noop).then(() => {
+      queued = undefined;
+      return begin();
+    });
+    return queued;
+  }
+
   let timer: NodeJS.Timeout | undefined;
   return {
     runOnce,
     start(intervalMs: number) {
       timer ??= setInterval(() => {
-        runOnce().catch((e) => d.log.error({ err: e }, 'maintenance run failed'));
+        if (running || queued) return;
+        begin().catch((e) => d.log.error({ err: e }, 'maintenance run failed'));
       }, intervalMs);
       timer.unref();
     },
-    stop() {
+    /** No more ticks; resolves once the run in progress (and one queued behind it) has ended. */
+    async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      await (queued ?? running)?.then(noop, noop);
     },
   };
 }
+
+function noop() {}

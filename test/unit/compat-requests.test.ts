@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError, errors } from '../../src/domain/errors.ts';
 import {
   aspectRatioForSize, fromGoogleRequest, fromOpenAIRequest, GOOGLE_FIELDS, OPENAI_FIELDS, renameFields,
-} from '../../src/domain/compat/requests.ts';
+} from '../../src/http/compat/requests.ts';
 
 const B64 = 'iVBORw0KGgo=';
 const thrown = (fn: () => unknown): ApiError => {

@@ -5,7 +5,7 @@ import {
   geminiDownloadUri, geminiFileId, geminiFileIdFromPath, googleErrorBody, googleStatusName, openAIErrorBody, openAIStatus,
   taskIdFromGeminiFileId, taskIdFromOperationName, taskRpcError, toGeminiOperation, toOpenAIVideo, toVertexOperation,
   vertexOperationName, type Dimensions,
-} from '../../src/domain/compat/views.ts';
+} from '../../src/http/compat/views.ts';
 
 const ID = 'task_MQKsdsosLYRreob4Z4NzTFxZKtSoVRWZ';
 const dims: Dimensions = (size, aspect) => (size === '720p' ? (aspect === '9:16' ? { width: 720, height: 1280 } : { width: 1280, height: 720 }) : undefined);

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/domain/catalog.ts';
 import { priceTask } from '../../src/domain/pricing.ts';
 import { isInWindow, parseWindow } from '../../src/domain/off-peak.ts';
-import { optimizePrompt } from '../../src/domain/prompt-optimizer.ts';
+import { createPromptOptimizer } from '../../src/domain/prompt-optimizer.ts';
+import { LOCAL_PROMPT_VOCABULARY } from '../../src/providers/local/prompt-vocabulary.ts';
+
+const optimizePrompt = createPromptOptimizer(LOCAL_PROMPT_VOCABULARY);
 import { planCamera } from '../../src/providers/local/camera.ts';
 
 const catalog = loadCatalog();

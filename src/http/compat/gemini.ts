@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../../domain/errors.ts';
-import { geminiFileIdFromPath, googleErrorBody, taskIdFromGeminiFileId, toGeminiOperation } from '../../domain/compat/views.ts';
+import { geminiFileIdFromPath, googleErrorBody, taskIdFromGeminiFileId, toGeminiOperation } from './views.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { parseInput } from '../route.ts';
 import { sendBlob } from '../send-blob.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors } from '../../domain/errors.ts';
-import { fromGoogleRequest, GOOGLE_FIELDS, renameFields } from '../../domain/compat/requests.ts';
-import { googleErrorBody } from '../../domain/compat/views.ts';
+import { fromGoogleRequest, GOOGLE_FIELDS, renameFields } from './requests.ts';
+import { googleErrorBody } from './views.ts';
 import type { TaskObject } from '../../domain/task-schemas.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { addAuth, bearerKey, firstHeader, setEnvelope, type SurfaceDeps } from './shared.ts';

@@ -4,7 +4,7 @@ import type { Catalog } from '../../domain/catalog.ts';
 import type { KeyService } from '../../domain/keys.ts';
 import type { TaskService } from '../../domain/task-service.ts';
 import type { TaskDeletion } from '../../domain/task-deletion.ts';
-import type { Dimensions } from '../../domain/compat/views.ts';
+import type { Dimensions } from './views.ts';
 import type { BlobStore } from '../../infra/blob/blob-store.ts';
 import type { RateLimiter } from '../plugins/rate-limit.ts';
 import { resolveApiError } from '../error-handler.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../../domain/errors.ts';
-import { taskIdFromOperationName, toVertexOperation, vertexOperationName } from '../../domain/compat/views.ts';
+import { taskIdFromOperationName, toVertexOperation, vertexOperationName } from './views.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { parseInput } from '../route.ts';
 import { googleScope, requireJson, submitGoogle } from './google-common.ts';

@@ -1,9 +1,7 @@
 import type { Readable } from 'node:stream';
+import type { BlobInfo, Blobs } from '../../domain/ports.ts';
 
-export interface BlobInfo {
-  size: number;
-  contentType: string;
-}
+export type { BlobInfo };
 
 export interface ByteRange {
   start: number;
@@ -14,16 +12,14 @@ export interface ByteRange {
 /**
  * Where inputs and outputs live. Keys are slash-separated relative paths
  * (`inputs/<task>/0.png`); implementations: a local folder, S3 (scale-out).
+ * It is the domain's blob port (put, stat, deletePrefix) and more.
  */
-export interface BlobStore {
-  put(key: string, data: Buffer, contentType: string): Promise<void>;
+export interface BlobStore extends Blobs {
   /** Moves/uploads a finished local file (renders are written to temp files first). */
   putFile(key: string, path: string, contentType: string): Promise<void>;
   get(key: string): Promise<Buffer>;
-  stat(key: string): Promise<BlobInfo | undefined>;
   read(key: string, range?: ByteRange): Readable;
   delete(key: string): Promise<void>;
-  deletePrefix(prefix: string): Promise<void>;
   /** A direct public link (presigned or CDN), or null when Reelay serves the blob itself via /files. */
   publicUrl(key: string, expiresAtSec: number): Promise<string | null>;
 }

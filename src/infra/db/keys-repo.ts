@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely';
+import type { KeyStore, NewApiKey } from '../../domain/ports.ts';
 import type { ApiKeyRow, Database } from './schema.ts';
 
 export function keysRepo(db: Kysely<Database>) {
-  return {
+  const repo = {
     /** New keys start with a zero balance (credits arrive as ledger grants) and no previous webhook secret. */
-    async insert(row: Omit<ApiKeyRow, 'balance' | 'webhook_secret_previous' | 'webhook_secret_previous_until'>): Promise<void> {
+    async insert(row: NewApiKey): Promise<void> {
       await db.insertInto('api_keys').values({ ...row, balance: 0 }).execute();
     },
 
@@ -30,6 +31,7 @@ export function keysRepo(db: Kysely<Database>) {
       return Number(r.numUpdatedRows) === 1;
     },
   };
+  return repo satisfies KeyStore;
 }
 
 export type KeysRepo = ReturnType<typeof keysRepo>;

@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { randomBytes } from 'node:crypto';
+import type { LedgerStore } from '../../domain/ports.ts';
+import { ACTIVE_STATUSES } from '../../domain/task-states.ts';
 import type { CreditKind, Database } from './schema.ts';
 
 export interface LedgerEntryInput {
@@ -33,7 +35,7 @@ export function ledgerRepo(db: Kysely<Database>) {
     return balanceAfter;
   }
 
-  return {
+  const repo = {
     /** Debit a reservation if the balance covers it; undefined means it does not. */
     reserve: (keyId: string, taskId: string, price: number, now: number) =>
       apply({ keyId, kind: 'reserve', amount: -price, taskId, now }, { minBalanceAfter: 0 }),
@@ -62,10 +64,11 @@ export function ledgerRepo(db: Kysely<Database>) {
     },
     async reservedInFlight(keyId: string): Promise<number> {
       const r = await db.selectFrom('tasks').select((eb) => eb.fn.sum<number>('credits_reserved').as('s'))
-        .where('key_id', '=', keyId).where('status', 'in', ['queued', 'processing']).executeTakeFirst();
+        .where('key_id', '=', keyId).where('status', 'in', [...ACTIVE_STATUSES]).executeTakeFirst();
       return Number(r?.s ?? 0);
     },
   };
+  return repo satisfies LedgerStore;
 }
 
 export type LedgerRepo = ReturnType<typeof ledgerRepo>;

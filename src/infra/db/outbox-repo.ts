@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database, WebhookEventsTable } from './schema.ts';
+import type { NewWebhookEvent, OutboxStore } from '../../domain/ports.ts';
+import type { Database } from './schema.ts';
 import type { Dialect } from './connect.ts';
 
-export type NewEvent = Pick<WebhookEventsTable, 'id' | 'task_id' | 'key_id' | 'type' | 'url' | 'payload' | 'created_at'>;
+export type NewEvent = NewWebhookEvent;
 
 export interface AttemptRecord {
   eventId: string;
@@ -14,11 +15,11 @@ export interface AttemptRecord {
   success: boolean;
 }
 
-export const newEventId = () => `msg_${randomBytes(16).toString('hex')}`;
+export { newEventId } from '../../domain/ids.ts';
 
 /** The webhook outbox and its delivery log; claims use a lease, like the task queue. */
 export function outboxRepo(db: Kysely<Database>, dialect: Dialect) {
-  return {
+  const repo = {
     async insert(e: NewEvent): Promise<void> {
       await db.insertInto('webhook_events').values({ ...e, status: 'pending', attempts: 0, next_attempt_at: e.created_at }).execute();
     },
@@ -81,6 +82,7 @@ export function outboxRepo(db: Kysely<Database>, dialect: Dialect) {
       return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
     },
   };
+  return repo satisfies OutboxStore;
 }
 
 export type OutboxRepo = ReturnType<typeof outboxRepo>;

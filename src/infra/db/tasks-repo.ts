@@ -1,10 +1,13 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, TaskRow, TaskStatus } from './schema.ts';
+import { DuplicateRecordError, type Completion, type NewTask, type TaskListQuery, type TaskStore } from '../../domain/ports.ts';
+import { ACTIVE_STATUSES } from '../../domain/task-states.ts';
+import type { Database, TaskRow } from './schema.ts';
 import type { Dialect } from './connect.ts';
+import { isUniqueViolation } from './errors.ts';
 
-export type NewTask = Omit<TaskRow,
-  'requested_model' | 'started_at' | 'completed_at' | 'expires_at' | 'lease_owner' | 'lease_expires_at' | 'attempts' | 'output_key' |
-  'thumbnail_key' | 'metadata_json' | 'error_code' | 'error_message' | 'deleted_at' | `upstream_${string}`>;
+// The domain declares these (src/domain/ports.ts); the names stay here for the repository's other callers.
+export type { Completion, NewTask };
+export type ListQuery = TaskListQuery;
 
 /** What the upstream poller needs of a task (not the whole row: it reads thousands a second). */
 export type UpstreamPollRow = Pick<TaskRow, 'id' | 'model' | 'seed' | 'upstream_channel' | 'upstream_id' | 'upstream_submitted_at' |
@@ -19,33 +22,25 @@ export interface UpstreamHandOff {
   json: string;
 }
 
-export interface ListQuery {
-  keyId: string;
-  limit: number;
-  status?: TaskStatus | undefined;
-  /** Cursor: return tasks strictly older than this one. */
-  after?: { createdAt: number; id: string } | undefined;
-}
-
-export interface Completion {
-  outputKey: string;
-  thumbnailKey: string;
-  metadataJson: string;
-  expiresAt: number;
-}
-
-const ACTIVE: TaskStatus[] = ['queued', 'processing'];
+const ACTIVE = [...ACTIVE_STATUSES];
 
 /**
  * Every statement that touches `tasks`. State changes are guarded by the
- * status they expect (and the lease owner for a worker), so racing writers —
- * a cancel and a completion, two workers after a lease lapsed — resolve to
- * exactly one winner: the other's UPDATE matches no row.
+ * status they expect (and the lease owner for a worker), so only the moves of
+ * src/domain/task-states.ts happen and racing writers — a cancel and a
+ * completion, two workers after a lease lapsed — resolve to exactly one
+ * winner: the other's UPDATE matches no row.
  */
 export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
-  return {
+  const repo = {
     async insert(task: NewTask & { requested_model?: string | null }): Promise<void> {
-      await db.insertInto('tasks').values({ requested_model: null, ...task, attempts: 0, upstream_polls: 0, upstream_failures: 0 }).execute();
+      try {
+        await db.insertInto('tasks').values({ requested_model: null, ...task, attempts: 0, upstream_polls: 0, upstream_failures: 0 }).execute();
+      } catch (e) {
+        // A racing submit with the same Idempotency-Key inserted first: the domain replays the winner.
+        if (isUniqueViolation(e)) throw new DuplicateRecordError(`task ${task.id}: a unique key is already taken`, { cause: e });
+        throw e;
+      }
     },
 
     find(id: string, keyId?: string): Promise<TaskRow | undefined> {
@@ -341,6 +336,7 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
       return Number(r.numUpdatedRows) === 1;
     },
   };
+  return repo satisfies TaskStore;
 }
 
 export type TasksRepo = ReturnType<typeof tasksRepo>;

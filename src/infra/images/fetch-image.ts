@@ -1,5 +1,5 @@
-import { errors } from '../../domain/errors.ts';
 import { FetchFailedError, UnsafeUrlError, safeFetch, type LookupFn } from '../net/safe-fetch.ts';
+import { ImageRejected } from './image-rejected.ts';
 
 export interface ImageFetchOptions {
   allowPrivate: boolean;
@@ -10,7 +10,7 @@ export interface ImageFetchOptions {
   isAllowedAddress?: (ip: string) => boolean;
 }
 
-/** Fetch a user's image URL through the SSRF guard; every failure is the user's 400, naming the image. */
+/** Fetch a user's image URL through the SSRF guard; a refused or failed fetch is ImageRejected, naming the image. */
 export function imageFetcher(opts: ImageFetchOptions) {
   return async (url: string, param: string): Promise<Buffer> => {
     try {
@@ -23,7 +23,7 @@ export function imageFetcher(opts: ImageFetchOptions) {
     } catch (e) {
       if (e instanceof UnsafeUrlError || e instanceof FetchFailedError) {
         const code = e instanceof UnsafeUrlError ? 'image_url_not_allowed' : 'image_fetch_failed';
-        throw errors.invalidField('images', `"${param}": ${e.message}.`.replace(/\.\.$/, '.'), code);
+        throw new ImageRejected(code, `"${param}": ${e.message}.`.replace(/\.\.$/, '.'), param, { cause: e });
       }
       throw e;
     }

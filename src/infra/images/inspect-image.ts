@@ -1,19 +1,13 @@
 import sharp, { type Metadata } from 'sharp';
-import { errors } from '../../domain/errors.ts';
+import type { ImageFacts } from '../../domain/ports.ts';
+import { ImageRejected } from './image-rejected.ts';
+
+export type { ImageFacts };
 
 export interface ImageLimits {
   imagePixels: number;
   imageMaxSide: number;
   imageMinSide: number;
-}
-
-export interface ImageFacts {
-  format: 'png' | 'jpeg' | 'webp';
-  mime: string;
-  ext: string;
-  /** As displayed, i.e. after EXIF orientation. */
-  width: number;
-  height: number;
 }
 
 const FORMATS = { png: ['image/png', 'png'], jpeg: ['image/jpeg', 'jpg'], webp: ['image/webp', 'webp'] } as const;
@@ -23,9 +17,10 @@ const FORMATS = { png: ['image/png', 'png'], jpeg: ['image/jpeg', 'jpg'], webp: 
  * header gives format and size without decoding, so a decompression bomb is
  * refused before a single pixel is allocated; only then do we decode fully to
  * catch truncated or corrupt data at submit time rather than mid-render.
+ * A refused image is ImageRejected (reason invalid_image), naming it by `param`.
  */
 export async function inspectImage(data: Buffer, param: string, limits: ImageLimits): Promise<ImageFacts> {
-  const bad = (message: string) => errors.invalidField('images', `"${param}" ${message}`, 'invalid_image');
+  const bad = (message: string) => new ImageRejected('invalid_image', `"${param}" ${message}`, param);
   if (data.length === 0) throw bad('is empty.');
   let meta: Metadata;
   try {

@@ -1,4 +1,4 @@
-import { ApiError, errors } from '../errors.ts';
+import { ApiError, errors } from '../../domain/errors.ts';
 
 /**
  * The official SDKs' create requests, translated into the body of

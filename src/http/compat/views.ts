@@ -1,11 +1,12 @@
-import type { ApiError } from '../errors.ts';
-import type { TaskObject } from '../task-schemas.ts';
+import type { ApiError } from '../../domain/errors.ts';
+import type { TaskObject } from '../../domain/task-schemas.ts';
 
 /**
  * One Reelay task, seen through the official SDKs' wire formats: the OpenAI
  * video object, the Gemini API and Vertex AI long-running operations, and each
  * surface's error envelope (UPSTREAM.md §0–§3, §6). Pure functions only: the
- * HTTP plugins in src/http/compat fetch the task and render what these return.
+ * plugins beside this file (gemini.ts, vertex.ts, openai.ts) fetch the task
+ * and render what these return.
  */
 
 // ---- OpenAI Videos -------------------------------------------------------

@@ -1,6 +1,6 @@
-import { errors } from '../errors.ts';
-import { LIST_MAX, type Actor, type TaskService } from '../task-service.ts';
-import type { TaskObject } from '../task-schemas.ts';
+import { errors } from '../../domain/errors.ts';
+import { LIST_MAX, type Actor, type TaskService } from '../../domain/task-service.ts';
+import type { TaskObject } from '../../domain/task-schemas.ts';
 
 export interface TaskPage {
   data: TaskObject[];

@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import { buildHttpApp } from '../http/app.ts';
+import { registerCompat } from '../http/compat/index.ts';
+import { createRateLimiter } from '../http/plugins/rate-limit.ts';
+import type { Route } from '../http/route.ts';
+import { adminChannelsRoute } from '../http/routes/admin-channels.ts';
+import { adminRoutes, adminScope } from '../http/routes/admin.ts';
+import { consoleRoutes } from '../http/routes/console.ts';
+import { creditsRoute } from '../http/routes/credits.ts';
+import { filesRoute } from '../http/routes/files.ts';
+import { cancelRoute } from '../http/routes/generations/cancel.ts';
+import { contentRoute } from '../http/routes/generations/content.ts';
+import { getRoute } from '../http/routes/generations/get.ts';
+import { listRoute } from '../http/routes/generations/list.ts';
+import { submitRoute } from '../http/routes/generations/submit.ts';
+import { healthzRoute, readyzRoute } from '../http/routes/health.ts';
+import { metricsRoute } from '../http/routes/metrics.ts';
+import { modelsRoute } from '../http/routes/models.ts';
+import { openapiRoutes } from '../http/routes/openapi.ts';
+import { upstreamCallbackRoutes } from '../http/routes/upstream-callbacks.ts';
+import { webhookRoutes } from '../http/routes/webhooks.ts';
+import { createTaskDeletion } from '../domain/task-deletion.ts';
+import { checkFfmpeg } from '../infra/ffmpeg/tools.ts';
+import type { Metrics } from '../infra/metrics/metrics.ts';
+import { nonceMemory } from '../providers/vidu/callback.ts';
+import type { Foundation } from './foundation.ts';
+import type { Services } from './services.ts';
+import type { Upstreams } from './upstreams.ts';
+
+export const VERSION = '0.1.0';
+
+/** Every route of every surface: the native API, operations, the admin API, callbacks, and the SDK-compatible surfaces. */
+export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { metrics: Metrics; pollSoon(taskId: string): void }): Promise<FastifyInstance> {
+  const { config, store, now } = f;
+  const privateRoutes: Route[] = [
+    submitRoute(s.tasks, config.limits.bodyBytes, config.maxConcurrentSubmits), listRoute(s.tasks), getRoute(s.tasks), cancelRoute(s.tasks),
+    contentRoute(s.tasks, f.blobs), modelsRoute(f.catalog, (id) => u.route(id).provider, u.availability), creditsRoute(s.credits), ...webhookRoutes(s.webhooks),
+  ];
+  const admin = [...adminRoutes(s.keys, s.credits), adminChannelsRoute(u.statuses)];
+  const publicRoutes: Route[] = [
+    filesRoute(f.blobs, f.signer, () => Math.floor(now() / 1000)),
+    healthzRoute(),
+    readyzRoute([
+      { name: 'database', check: async () => { await store.db.ping(); return { ok: true }; } },
+      { name: 'ffmpeg', check: async () => { const r = await checkFfmpeg(config.ffmpeg); return { ok: r.ok, detail: r.ok ? r.version : r.error } as { ok: boolean; detail?: string }; } },
+    ]),
+    metricsRoute(d.metrics),
+    ...consoleRoutes(),
+    ...upstreamCallbackRoutes({
+      viduTokens: new Map(config.upstreams.channels.flatMap((c) => (c.provider === 'vidu' ? [[c.name, c.apiKey] as const] : []))),
+      publicBase: f.publicUrl.get, now, seenNonce: nonceMemory(now),
+      pollSoon: async (id) => {
+        if (await store.tasks.pollSoon(id, now())) d.pollSoon(id);
+      },
+    }),
+  ];
+  publicRoutes.push(...openapiRoutes(() => [...privateRoutes, ...publicRoutes, ...admin].map((r) => r.doc), VERSION));
+
+  // One per-key request budget for every surface (native and SDK-compatible).
+  const limiter = createRateLimiter(config.rateLimitPerMinute, now);
+  const http = await buildHttpApp({
+    logger: f.log, bodyLimit: config.limits.bodyBytes, requestTimeoutMs: config.requestTimeoutMs, metrics: d.metrics, authenticate: s.keys,
+    publicRoutes, privateRoutes, limiter, adminPlugin: adminScope(config.adminToken, admin),
+  });
+  // The official SDKs' surfaces (Gemini API, Vertex AI, OpenAI Videos) over the same task service.
+  await registerCompat(http, {
+    tasks: s.tasks, keys: s.keys, blobs: f.blobs, catalog: f.catalog, limiter,
+    deletion: createTaskDeletion({ repo: store.tasks, blobs: f.blobs, tasks: s.tasks, now, onBlobError: (taskId, err) => f.log.warn({ err, taskId }, 'deleted task: files not removed') }),
+    bodyLimit: config.limits.bodyBytes, maxConcurrentSubmits: config.maxConcurrentSubmits, publicBase: f.publicUrl.get,
+  });
+  return http;
+}
+
+/** Graceful HTTP shutdown: server.close() reaps only connections idle at that instant, so keep reaping, then force. */
+export async function closeHttp(http: FastifyInstance, deadlineMs: number): Promise<void> {
+  const closing = http.close();
+  const reaper = setInterval(() => http.server.closeIdleConnections(), 50);
+  const force = setTimeout(() => http.server.closeAllConnections(), deadlineMs);
+  try {
+    await closing;
+  } finally {
+    clearInterval(reaper);
+    clearTimeout(force);
+  }
+}

@@ -1,0 +1,97 @@
+import { cpus } from 'node:os';
+import { createCreditService, type CreditService } from '../domain/credits.ts';
+import { errors } from '../domain/errors.ts';
+import { createKeyService, type KeyService } from '../domain/keys.ts';
+import { createLifecycle, type Lifecycle } from '../domain/task-lifecycle.ts';
+import { createTaskService, type TaskService } from '../domain/task-service.ts';
+import { endingOf } from '../domain/task-states.ts';
+import { toTaskObject } from '../domain/task-view.ts';
+import type { TaskViewCache } from '../domain/task-view-cache.ts';
+import { createWebhookService, type WebhookService } from '../domain/webhooks.ts';
+import { imageFetcher } from '../infra/images/fetch-image.ts';
+import { ImageRejected } from '../infra/images/image-rejected.ts';
+import { inspectImage } from '../infra/images/inspect-image.ts';
+import { limiter } from '../infra/limiter.ts';
+import { assertPublicTarget } from '../infra/net/check-target.ts';
+import { UnsafeUrlError } from '../infra/net/safe-fetch.ts';
+import { LOCAL_PROMPT_VOCABULARY } from '../providers/local/prompt-vocabulary.ts';
+import { NOTIFY } from './background.ts';
+import type { Foundation } from './foundation.ts';
+import type { Upstreams } from './upstreams.ts';
+
+/** An image the infrastructure refused is the caller's 400 naming the images field, coded by why. */
+async function mapImageRejection<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof ImageRejected) throw errors.invalidField('images', e.message, e.reason);
+    throw e;
+  }
+}
+
+/**
+ * How a task ends, and what else happens then: its cached view is dropped, a
+ * cancelled task's upstream job is cancelled (the ending says so; best effort,
+ * the poller also tries on its next look), and webhook dispatchers are woken
+ * (here directly, elsewhere through the database).
+ */
+export function buildLifecycle(f: Foundation, u: Upstreams, views: TaskViewCache, wakeDispatcher: () => void): Lifecycle {
+  return createLifecycle(f.store, {
+    onEnded: (row) => {
+      views.invalidate(row.id);
+      const ch = endingOf(row.status).cancelsUpstream && row.upstream_id ? u.byName.get(row.upstream_channel ?? '') : undefined;
+      if (ch?.adapter.cancel) {
+        void ch.adapter.cancel(row.upstream_id!).catch((e) => f.log.warn({ err: e, taskId: row.id }, 'upstream cancel failed'));
+      }
+      if (row.callback_url) {
+        wakeDispatcher();
+        void f.store.db.notify(NOTIFY.webhooks).catch(() => {});
+      }
+    },
+    eventPayload: async (row, type, at) => JSON.stringify({ type, timestamp: new Date(at).toISOString(), data: await toTaskObject(row, f.links) }),
+  });
+}
+
+export interface Services {
+  tasks: TaskService;
+  keys: KeyService;
+  credits: CreditService;
+  webhooks: WebhookService;
+}
+
+/** The domain services the HTTP surfaces call; `worker` is this process's render worker when it has one. */
+export function buildServices(f: Foundation, u: Upstreams, d: {
+  lifecycle: Lifecycle; views: TaskViewCache; worker: { wake(): void; abort(id: string): void } | null; wakeDispatcher(): void;
+}): Services {
+  const { config, store, now, outbound } = f;
+  const decodeSlots = limiter(Math.max(2, cpus().length));
+  const fetchImage = imageFetcher({ ...outbound, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes });
+  const tasks = createTaskService({
+    catalog: f.catalog, store, lifecycle: d.lifecycle, maxActiveTasksPerKey: config.maxActiveTasksPerKey, views: d.views,
+    blobs: f.blobs, links: f.links, route: u.route, now, allowPrivateUrls: config.allowPrivateUrls,
+    fetchImage: (url, param) => mapImageRejection(() => fetchImage(url, param)),
+    checkCallbackUrl: async (url) => {
+      try {
+        await assertPublicTarget(url, { ...outbound, label: 'callback_url' });
+      } catch (e) {
+        if (e instanceof UnsafeUrlError) throw errors.invalidField('callback_url', `"callback_url": ${e.message}.`);
+        throw e;
+      }
+    },
+    // Decoding is the memory-heavy part of a submit: a burst of large images queues here instead of all decoding at once.
+    inspectImage: (data, param) => mapImageRejection(() => decodeSlots(() => inspectImage(data, param, config.limits))),
+    promptVocabulary: LOCAL_PROMPT_VOCABULARY,
+    onQueued: () => {
+      d.worker?.wake();
+      // Other worker processes (PostgreSQL) wake on this instead of their next poll.
+      void store.db.notify(NOTIFY.tasks).catch((e) => f.log.warn({ err: e }, 'notify failed; workers will poll'));
+    },
+    onCancelled: (id) => d.worker?.abort(id),
+  });
+  return {
+    tasks,
+    keys: createKeyService(store.keys, now),
+    credits: createCreditService(store, now),
+    webhooks: createWebhookService(store, now, d.wakeDispatcher),
+  };
+}
