@@ -1,7 +1,8 @@
 /**
  * Upstream polling at scale (upstream providers issue): BENCH_UPSTREAM_TASKS
- * (default 10 000) tasks are submitted through Reelay's API to the strict
- * Gemini fake answering every call after 50 ms, and kept in flight. Once their
+ * (default 10 000) tasks for gemini-omni-1.1-flash (what the Gemini API serves
+ * today, through its Interactions API) are submitted through Reelay's API to
+ * the strict Gemini fake answering every call after 50 ms, and kept in flight. Once their
  * poll intervals have grown to the configured ceiling, the fake records every
  * poll for BENCH_UPSTREAM_SECONDS (default 60) and the bench prints the
  * interval each job was actually polled at — against the ceiling configured.
@@ -21,7 +22,7 @@ import pg from 'pg';
 import sharp from 'sharp';
 import { Agent, request } from 'undici';
 import { cli, startChild } from '../test/helpers/child-server.ts';
-import { startGeminiFake } from '../test/fakes/gemini.ts';
+import { OMNI, startGeminiFake } from '../test/fakes/gemini.ts';
 import { onCleanup } from './lib/child.ts';
 
 const KEY = 'AIza-bench-upstream-key-000000000';
@@ -88,14 +89,19 @@ export async function upstreamBench(): Promise<void> {
     const png = await sharp({ create: { width: 64, height: 36, channels: 3, background: '#446' } }).png().toBuffer();
     const image = `data:image/png;base64,${png.toString('base64')}`;
     for (let i = 0; i < 50; i++) {
-      const r = await request(`${fake.baseUrl}/v1beta/models/veo-3.0-fast-generate-001:predictLongRunning`, {
+      const r = await request(`${fake.baseUrl}/v1beta/interactions`, {
         method: 'POST', dispatcher: agent, headers: { 'x-goog-api-key': KEY, 'content-type': 'application/json' },
-        body: JSON.stringify({ instances: [{ prompt: 'p', image: { bytesBase64Encoded: png.toString('base64'), mimeType: 'image/png' } }], parameters: {} }),
+        body: JSON.stringify({
+          model: OMNI, background: true, input: [{ type: 'image', mime_type: 'image/png', data: png.toString('base64') }, { type: 'text', text: 'p' }],
+          response_format: { type: 'video', duration: '4s' },
+        }),
       });
-      ops.push(((await r.body.json()) as { name: string }).name);
+      const created = (await r.body.json()) as { id?: string };
+      if (r.statusCode !== 200 || !created.id) throw new Error(`the fake refused the baseline interaction: ${r.statusCode} ${JSON.stringify(created)}`);
+      ops.push(created.id);
     }
-    const pollOnce = async (op: string) => {
-      const r = await request(`${fake.baseUrl}/v1beta/${op}`, { dispatcher: agent, headers: { 'x-goog-api-key': KEY } });
+    const pollOnce = async (id: string) => {
+      const r = await request(`${fake.baseUrl}/v1beta/interactions/${id}`, { dispatcher: agent, headers: { 'x-goog-api-key': KEY } });
       await r.body.json();
     };
     let serial = 0;
@@ -122,7 +128,7 @@ export async function upstreamBench(): Promise<void> {
     const t0 = performance.now();
     let next = 0;
     const submitAgent = new Agent({ connections: 32 });
-    const body = JSON.stringify({ model: 'veo-3.0-fast-generate-001', prompt: 'bench', aspect_ratio: '16:9', seconds: 4, images: [image] });
+    const body = JSON.stringify({ model: OMNI, prompt: 'bench', aspect_ratio: '16:9', seconds: 4, images: [image] });
     await Promise.all(Array.from({ length: 32 }, async () => {
       while (next < tasks) {
         next++;

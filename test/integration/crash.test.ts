@@ -6,7 +6,7 @@ import { makeImage, dataUri } from '../helpers/images.ts';
 import { cli, exited, startChild } from '../helpers/child-server.ts';
 import { probeBytes } from '../helpers/ffprobe.ts';
 import type { TaskJson } from '../helpers/server.ts';
-import { startGeminiFake } from '../fakes/gemini.ts';
+import { OMNI, startGeminiFake } from '../fakes/gemini.ts';
 
 let dataDir: string;
 beforeAll(async () => { dataDir = await mkdtemp(join(tmpdir(), 'reelay-crash-')); });
@@ -80,12 +80,13 @@ describe('a worker killed while its upstream jobs are in flight', () => {
       const first = await startChild(env);
       const image = dataUri(await makeImage(320, 180));
       const ids = await Promise.all(Array.from({ length: 5 }, async () => {
-        const r = await fetch(`${first.base}/v1/video/generations`, { method: 'POST', headers: auth, body: JSON.stringify({ model: 'veo-3.0-fast-generate-001', prompt: 'p', aspect_ratio: '16:9', seconds: 4, images: [image] }) });
+        const r = await fetch(`${first.base}/v1/video/generations`, { method: 'POST', headers: auth, body: JSON.stringify({ model: OMNI, prompt: 'p', aspect_ratio: '16:9', seconds: 4, images: [image] }) });
         const j = (await r.json()) as TaskJson;
         expect(r.status, JSON.stringify(j)).toBe(200);
         return j.id;
       }));
-      const polled = () => new Set(fake.requests.filter((r) => r.method === 'GET' && r.path.includes('/operations/')).map((r) => r.path));
+      // Omni, what the Gemini API serves today, goes through the Interactions API: one GET path per job.
+      const polled = () => new Set(fake.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1beta/interactions/')).map((r) => r.path));
       for (let i = 0; i < 200 && polled().size < 5; i++) await new Promise((r) => setTimeout(r, 50));
       expect(polled().size, JSON.stringify(fake.requests.map((r) => [r.method, r.path])) + first.output()).toBe(5);
       first.child.kill('SIGKILL');
@@ -104,7 +105,7 @@ describe('a worker killed while its upstream jobs are in flight', () => {
           expect(t?.status).toBe('succeeded');
         }
         // The same five upstream jobs, never a second submit.
-        expect(fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith(':predictLongRunning')).length).toBe(5);
+        expect(fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1beta/interactions').length).toBe(5);
       } finally {
         second.child.kill('SIGTERM');
         expect(await exited(second.child)).toBe(0);
