@@ -16,6 +16,12 @@ export interface DispatcherDeps {
   /** Any 2xx within this is a success; a hanging receiver costs one slot for at most this long. */
   timeoutMs: number;
   concurrency: number;
+  /**
+   * Deliveries in flight per API key (default a quarter of `concurrency`, at
+   * least 1): a key whose receiver hangs holds at most this many slots, so it
+   * cannot make other keys' webhooks wait.
+   */
+  perKeyConcurrency?: number;
   pollMs: number;
   backoffScale: number;
   lookup?: LookupFn;
@@ -29,12 +35,16 @@ const LEASE_MS = 60_000;
 /**
  * Delivers the outbox. At-least-once: an event is marked delivered only after
  * a 2xx, and a crash mid-delivery leaves its lease to lapse so the same event
- * (same webhook-id) goes out again. Bounded concurrency and a hard timeout per
- * request mean slow receivers cannot starve the others.
+ * (same webhook-id) goes out again. Bounded concurrency, a share per API key
+ * and a hard timeout per request mean one key's slow receivers cannot starve
+ * the others.
  */
 export function createDispatcher(d: DispatcherDeps) {
   const owner = newWorkerId();
   const running = new Set<Promise<void>>();
+  const perKey = d.perKeyConcurrency ?? Math.max(1, Math.floor(d.concurrency / 4));
+  const byKey = new Map<string, number>();
+  const atShare = () => [...byKey].filter(([, n]) => n >= perKey).map(([k]) => k);
 
   async function secretsFor(keyId: string): Promise<string[]> {
     const k = await d.keys.find(keyId);
@@ -84,11 +94,17 @@ export function createDispatcher(d: DispatcherDeps) {
   const loop = claimLoop<Claimed>({
     what: 'a webhook event', pollMs: d.pollMs, log: d.log,
     hasCapacity: () => running.size < d.concurrency,
-    claim: () => d.outbox.claimDue(owner, d.now(), LEASE_MS),
+    claim: () => d.outbox.claimDue(owner, d.now(), LEASE_MS, atShare()),
     run(ev) {
+      byKey.set(ev.key_id, (byKey.get(ev.key_id) ?? 0) + 1);
       const p: Promise<void> = deliver(ev)
         .catch((e) => d.log.error({ err: e, eventId: ev.id }, 'webhook bookkeeping failed'))
-        .finally(() => { running.delete(p); });
+        .finally(() => {
+          running.delete(p);
+          const n = (byKey.get(ev.key_id) ?? 1) - 1;
+          if (n > 0) byKey.set(ev.key_id, n);
+          else byKey.delete(ev.key_id);
+        });
       running.add(p);
       return p;
     },

@@ -24,12 +24,16 @@ export function outboxRepo(db: Kysely<Database>, dialect: Dialect) {
       await db.insertInto('webhook_events').values({ ...e, status: 'pending', attempts: 0, next_attempt_at: e.created_at }).execute();
     },
 
-    /** Claim one due event (or one whose claimer died mid-delivery). */
-    async claimDue(owner: string, now: number, leaseMs: number) {
+    /**
+     * Claim one due event (or one whose claimer died mid-delivery), skipping
+     * the keys in `skipKeys` (those already at their share of the dispatcher).
+     */
+    async claimDue(owner: string, now: number, leaseMs: number, skipKeys: readonly string[] = []) {
       let due = db.selectFrom('webhook_events').select('id')
         .where('status', '=', 'pending').where('next_attempt_at', '<=', now)
         .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]))
         .orderBy('next_attempt_at').limit(1);
+      if (skipKeys.length) due = due.where('key_id', 'not in', [...skipKeys]);
       if (dialect === 'postgres') due = due.forUpdate().skipLocked();
       return db.updateTable('webhook_events')
         .set({ lease_owner: owner, lease_expires_at: now + leaseMs, attempts: sql`attempts + 1` })
