@@ -61,3 +61,33 @@ export async function meanVolumeDb(file: string): Promise<number> {
   const m = /mean_volume:\s*(-?[\d.]+|-inf) dB/.exec(stderr);
   return m ? (m[1] === '-inf' ? -Infinity : Number(m[1])) : -Infinity;
 }
+
+/**
+ * A deterministic textured picture (seeded noise at an ~8 px grain, plus
+ * two shapes): unlike a smooth gradient, a shift or zoom of a single pixel
+ * shows in the PSNR against it.
+ */
+export async function texturedImage(width: number, height: number, seed = 1): Promise<Buffer> {
+  const gw = Math.ceil(width / 8), gh = Math.ceil(height / 8);
+  const grain = Buffer.alloc(gw * gh * 3);
+  let s = seed >>> 0 || 1;
+  const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s >>> 24; };
+  for (let i = 0; i < grain.length; i += 3) {
+    // Mostly brightness (what x264 keeps at full resolution), a little colour (yuv420p halves it).
+    const v = 64 + (next() >> 1);
+    for (let c = 0; c < 3; c++) grain[i + c] = v + (next() >> 4) - 8;
+  }
+  const shapes = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+    <rect x="${width * 0.12}" y="${height * 0.15}" width="${width * 0.2}" height="${height * 0.25}" fill="#f0f0f0"/>
+    <circle cx="${width * 0.68}" cy="${height * 0.6}" r="${Math.min(width, height) * 0.14}" fill="#181818"/>
+  </svg>`;
+  return sharp(grain, { raw: { width: gw, height: gh, channels: 3 } })
+    .resize(width, height, { kernel: 'cubic' })
+    .composite([{ input: Buffer.from(shapes) }])
+    .png().toBuffer();
+}
+
+/** The start image as the renderer frames it before any camera move: centre-cropped (cover) and scaled to the output. */
+export async function framedImage(image: Buffer, width: number, height: number): Promise<Buffer> {
+  return sharp(image).rotate().resize(width, height, { fit: 'cover', position: 'centre' }).removeAlpha().raw().toBuffer();
+}

@@ -35,7 +35,8 @@ describe('resource bounds', () => {
     }, 50);
     try {
       const result = await provider.generate({
-        taskId: 't', model, prompt: 'slow push in while panning left, rain', negativePrompt: null, aspectRatio: '16:9',
+        // A pull back is the heaviest graph (the picture with alpha over a moving soft world): bound that one.
+        taskId: 't', model, prompt: 'slow pull back while panning left, rain', negativePrompt: null, aspectRatio: '16:9',
         seconds: 8, width: 3840, height: 2160, fps: 24, seed: 3, generateAudio: true, options: {}, images: [await makeImage(1600, 900, 'jpeg')],
       }, { signal: new AbortController().signal, onProgress: () => {}, workDir });
       const facts = await probeMedia('ffprobe', result.videoPath);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planCamera } from '../../src/providers/local/camera.ts';
+import { cameraPath, planCamera } from '../../src/providers/local/camera.ts';
 import { chooseAudioBed } from '../../src/providers/local/audio-bed.ts';
 
 describe('camera vocabulary', () => {
@@ -53,6 +53,31 @@ describe('camera vocabulary', () => {
     expect(p.avoided).toEqual(['zoom_in']);
     expect(planCamera('a red apple', 'zoom').moves).toEqual(['pan_right']);
     expect(planCamera('handheld pan right', 'camera shake').moves).toEqual(['pan_right']);
+  });
+});
+
+describe('camera paths: where each move ends (every move starts at the framed picture)', () => {
+  const end = (prompt: string) => cameraPath(planCamera(prompt));
+  it('static ends where it starts', () => {
+    expect(end('static shot')).toEqual({ zoom: 1, x: 0, y: 0, rotate: 0, drift: 0 });
+  });
+  it('each move goes its own way: in/out, left/right, up/down, turn, drift', () => {
+    expect(end('zoom in').zoom).toBeGreaterThan(1);
+    expect(end('zoom out').zoom).toBeLessThan(1); // a pull back past the picture's edges
+    expect(end('dolly in').zoom).toBeGreaterThan(end('zoom in').zoom);
+    expect(end('dolly out').zoom).toBeLessThan(end('zoom out').zoom);
+    expect(end('pan left').x).toBeLessThan(0);
+    expect(end('pan right').x).toBeGreaterThan(0);
+    expect(end('tilt up').y).toBeLessThan(0);
+    expect(end('tilt down').y).toBeGreaterThan(0);
+    expect(end('orbit left').rotate).toBeLessThan(0);
+    expect(end('orbit right').rotate).toBeGreaterThan(0);
+    expect(end('handheld').drift).toBeGreaterThan(0);
+  });
+  it('speed scales every move', () => {
+    expect(end('fast pan right').x).toBeCloseTo(end('pan right').x * 1.6, 9);
+    expect(end('slow handheld').drift).toBeCloseTo(end('handheld').drift * 0.6, 9);
+    expect(end('dramatic zoom in').zoom - 1).toBeCloseTo((end('zoom in').zoom - 1) * 1.6, 9);
   });
 });
 

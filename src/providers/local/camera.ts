@@ -91,55 +91,45 @@ export function planCamera(prompt: string, negativePrompt: string | null = null)
   return { moves, speed, looks, source: 'prompt', avoided };
 }
 
-/** Numbers behind a plan: where the camera window starts and ends. */
+/**
+ * Where each move takes the camera window by the last frame. Every move
+ * starts at the framed picture itself (zoom 1, centred, level, still), as an
+ * image-to-video model starts on the image it is given, and grows from there.
+ */
 export interface CameraPath {
-  /** Zoom factor (1 = full frame) at start and end, before the framing margin. */
-  zoom: [number, number];
-  /** Window centre offset as a fraction of width (x) / height (y); positive = right / down. */
-  x: [number, number];
-  y: [number, number];
-  /** Window rotation in radians. */
-  rotate: [number, number];
-  /** Handheld shake amplitude as a fraction of width (0 = none). */
-  shake: number;
+  /** Zoom reached at the end (1 = the framed picture; < 1 pulls back past its edges). */
+  zoom: number;
+  /** Window centre offset reached at the end, as a fraction of width (x) / height (y); positive = right / down. */
+  x: number;
+  y: number;
+  /** Window rotation reached at the end, in radians. */
+  rotate: number;
+  /** Handheld drift amplitude as a fraction of the short side (0 = none); the excursion stays within twice this. */
+  drift: number;
 }
 
 const SPEED_FACTOR: Record<Speed, number> = { slow: 0.6, normal: 1, fast: 1.6 };
 
 export function cameraPath(plan: CameraPlan): CameraPath {
   const k = SPEED_FACTOR[plan.speed];
-  const p: CameraPath = { zoom: [1, 1], x: [0, 0], y: [0, 0], rotate: [0, 0], shake: 0 };
+  const p: CameraPath = { zoom: 1, x: 0, y: 0, rotate: 0, drift: 0 };
   for (const m of plan.moves) {
     switch (m) {
-      case 'zoom_in': p.zoom = [1, 1 + 0.15 * k]; break;
-      case 'zoom_out': p.zoom = [1 + 0.15 * k, 1]; break;
-      case 'dolly_in': p.zoom = [1, 1 + 0.3 * k]; break;
-      case 'dolly_out': p.zoom = [1 + 0.3 * k, 1]; break;
+      case 'zoom_in': p.zoom = 1 + 0.15 * k; break;
+      case 'zoom_out': p.zoom = 1 / (1 + 0.15 * k); break;
+      case 'dolly_in': p.zoom = 1 + 0.3 * k; break;
+      case 'dolly_out': p.zoom = 1 / (1 + 0.3 * k); break;
       // Panning left turns the camera left: the window travels left, the scene slides right.
-      case 'pan_left': p.x = [0.06 * k, -0.06 * k]; break;
-      case 'pan_right': p.x = [-0.06 * k, 0.06 * k]; break;
-      case 'tilt_up': p.y = [0.06 * k, -0.06 * k]; break;
-      case 'tilt_down': p.y = [-0.06 * k, 0.06 * k]; break;
+      case 'pan_left': p.x = -0.07 * k; break;
+      case 'pan_right': p.x = 0.07 * k; break;
+      case 'tilt_up': p.y = -0.07 * k; break;
+      case 'tilt_down': p.y = 0.07 * k; break;
       // A slight orbit: the window turns a few degrees, the scene appears to rotate the other way.
-      case 'orbit_left': p.rotate = [0, -0.05 * k]; break;
-      case 'orbit_right': p.rotate = [0, 0.05 * k]; break;
-      case 'handheld': p.shake = 0.006 * k; break;
+      case 'orbit_left': p.rotate = -0.05 * k; break;
+      case 'orbit_right': p.rotate = 0.05 * k; break;
+      case 'handheld': p.drift = 0.01 * k; break;
       case 'static': break;
     }
   }
   return p;
-}
-
-/**
- * The smallest zoom that keeps the moving (and rotating) window inside the
- * image at every point of its path, so no frame ever shows a border.
- */
-export function framingMargin(path: CameraPath, aspect: number): number {
-  const theta = Math.max(Math.abs(path.rotate[0]), Math.abs(path.rotate[1]));
-  const rot = Math.cos(theta) + Math.max(aspect, 1 / aspect) * Math.sin(theta);
-  const dx = Math.max(Math.abs(path.x[0]), Math.abs(path.x[1])) + path.shake;
-  const dy = Math.max(Math.abs(path.y[0]), Math.abs(path.y[1])) + path.shake * aspect;
-  // Half-window w/(2z) plus offset must stay within half the image: z ≥ 1/(1 − 2·offset).
-  const shift = Math.max(1 / (1 - 2 * dx), 1 / (1 - 2 * dy));
-  return Math.max(1, rot * shift * 1.002);
 }

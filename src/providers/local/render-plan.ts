@@ -2,7 +2,8 @@
  * Pure construction of the local renderer's ffmpeg invocation. No I/O here,
  * so the camera maths and argv are unit-tested without running ffmpeg.
  */
-import { cameraPath, framingMargin, type CameraPath, type CameraPlan, type Look } from './camera.ts';
+import { cameraPath, type CameraPath, type CameraPlan, type Look } from './camera.ts';
+import { cornerExpressions, needsBackdrop } from './camera-window.ts';
 import { audioBedGraph, type AudioBed } from './audio-bed.ts';
 
 export interface RenderPlanInput {
@@ -28,53 +29,49 @@ export interface RenderPlan {
   path: CameraPath;
 }
 
-const num = (n: number) => (Math.abs(n) < 1e-9 ? '0' : n.toFixed(6));
+const even = (n: number) => Math.max(2, 2 * Math.round(n / 2));
+const perspective = (corners: Record<string, string>) =>
+  `perspective=${Object.entries(corners).map(([k, v]) => `${k}='${v}'`).join(':')}:interpolation=linear:eval=frame`;
 
-/** Deterministic pseudo-random phases for the handheld shake, from the seed. */
-function phases(seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  return Array.from({ length: 4 }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 2 * Math.PI;
-  });
+/**
+ * The camera window over the first image; the stream it yields is labelled
+ * [cam]. A pull back sees past the picture's edges, so there it is two layers:
+ * the sharp picture (padded with transparent pixels, which the clamped
+ * sampling turns into see-through) over a soft world that continues it — the
+ * picture mirrored outward, blurred and dimmed — which the same camera moves
+ * through. The world is built once from the first frame at an eighth of the
+ * size, where its warp costs next to nothing.
+ */
+function cameraGraph(input: RenderPlanInput, path: CameraPath, lastIndex: number): string {
+  const { width, height } = input;
+  const spec = { width, height, fps: input.fps, lastIndex, seed: input.seed };
+  if (!needsBackdrop(path)) return `[0:v]format=yuv420p,${perspective(cornerExpressions(path, spec))}[cam]`;
+
+  const pad = 2; // even, for the halved chroma planes
+  const fg = cornerExpressions(path, { ...spec, source: { width, height, border: pad } });
+  const sw = even(width / 8), sh = even(height / 8), sb = even(Math.max(sw, sh) / 4);
+  const world = cornerExpressions(path, { ...spec, source: { width: sw, height: sh, border: sb } });
+  return `[0:v]format=yuv420p,split=2[pic][wsrc];`
+    + `[wsrc]trim=end_frame=1,scale=${sw}:${sh},pad=${sw + 2 * sb}:${sh + 2 * sb}:${sb}:${sb},`
+    + `fillborders=left=${sb}:right=${sb}:top=${sb}:bottom=${sb}:mode=mirror,gblur=sigma=${Math.max(1, sw / 40).toFixed(2)},`
+    + `eq=brightness=-0.06:saturation=0.8,loop=loop=-1:size=1,${perspective(world)},crop=${sw}:${sh}:${sb}:${sb},scale=${width}:${height}[world];`
+    + `[pic]format=yuva420p,pad=${width + 2 * pad}:${height + 2 * pad}:${pad}:${pad}:color=black@0,`
+    + `${perspective(fg)},crop=${width}:${height}:${pad}:${pad}[fg];[world][fg]overlay=shortest=1:format=yuv420[cam]`;
 }
 
 /**
- * Corner expressions for ffmpeg's perspective filter (sense=source): the
- * four points of the source image that land on the output's corners. The
- * window is centred, scaled by the zoom, shifted by pan/tilt/shake and turned
- * by the orbit angle — all evaluated per frame with sub-pixel (bilinear)
- * sampling, which is what keeps slow moves free of zoompan's integer
- * stair-stepping.
+ * "Fade in" never starts black: the video starts on the picture (it is the
+ * thumbnail too) and the light comes up — a gentle gamma lift eased over the
+ * first second. It applies to the first image's stream only, so a last frame
+ * is still reached exactly.
  */
-export function cornerExpressions(path: CameraPath, aspect: number, lastIndex: number, seed: number): Record<string, string> {
-  const margin = framingMargin(path, aspect);
-  // Ease in and out so moves start and stop without a jolt.
-  const P = lastIndex > 0 ? `(0.5-0.5*cos(PI*on/${lastIndex}))` : '0';
-  const lerp = ([a, b]: [number, number]) => (Math.abs(b - a) < 1e-9 ? num(a) : `(${num(a)}+${num(b - a)}*${P})`);
-  const z = `(${num(margin)}*${lerp(path.zoom)})`;
-  let sx = '0', sy = '0';
-  if (path.shake > 0) {
-    const [a, b, c, d] = phases(seed);
-    // Two incommensurate frequencies per axis read as a hand, not a vibration.
-    sx = `${num(path.shake)}*(0.6*sin(on*0.31+${num(a!)})+0.4*sin(on*0.83+${num(b!)}))`;
-    sy = `${num(path.shake * aspect)}*(0.6*sin(on*0.27+${num(c!)})+0.4*sin(on*0.71+${num(d!)}))`;
-  }
-  const cx = `(W*(0.5+${lerp(path.x)}+${sx}))`;
-  const cy = `(H*(0.5+${lerp(path.y)}+${sy}))`;
-  const rotating = path.rotate[0] !== 0 || path.rotate[1] !== 0;
-  const t = lerp(path.rotate);
-  const hw = `(W/(2*${z}))`, hh = `(H/(2*${z}))`;
-  const corner = (ux: number, uy: number) => {
-    const dx = `(${ux}*${hw})`, dy = `(${uy}*${hh})`;
-    if (!rotating) return [`${cx}+${dx}`, `${cy}+${dy}`];
-    return [`${cx}+${dx}*cos(${t})-${dy}*sin(${t})`, `${cy}+${dx}*sin(${t})+${dy}*cos(${t})`];
-  };
-  const [x0, y0] = corner(-1, -1), [x1, y1] = corner(1, -1), [x2, y2] = corner(-1, 1), [x3, y3] = corner(1, 1);
-  return { x0: x0!, y0: y0!, x1: x1!, y1: y1!, x2: x2!, y2: y2!, x3: x3!, y3: y3! };
+function lightUp(fps: number, seconds: number): string {
+  const frames = Math.max(1, Math.round(Math.min(1, seconds / 4) * fps));
+  return `eq=gamma='1+0.25*(0.5-0.5*cos(PI*min(n/${frames},1)))':eval=frame`;
 }
 
-function lookFilters(looks: Look[], duration: number): string[] {
+/** Colour grades for the whole clip, and the fade to black at the end (unless a last frame ends it). */
+function lookFilters(looks: Look[], duration: number, endsOnLastFrame: boolean): string[] {
   const out: string[] = [];
   const fade = Math.min(1, duration / 4).toFixed(3);
   for (const l of looks) {
@@ -82,8 +79,7 @@ function lookFilters(looks: Look[], duration: number): string[] {
     if (l === 'warm') out.push("lutyuv=u='clip(val-10,16,240)':v='clip(val+12,16,240)'");
     if (l === 'cold') out.push("lutyuv=u='clip(val+12,16,240)':v='clip(val-10,16,240)'");
     if (l === 'black_and_white') out.push('lutyuv=u=128:v=128');
-    if (l === 'fade_in') out.push(`fade=t=in:st=0:d=${fade}`);
-    if (l === 'fade_out') out.push(`fade=t=out:st=${(duration - Number(fade)).toFixed(3)}:d=${fade}`);
+    if (l === 'fade_out' && !endsOnLastFrame) out.push(`fade=t=out:st=${(duration - Number(fade)).toFixed(3)}:d=${fade}`);
   }
   return out;
 }
@@ -93,23 +89,24 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
   const seconds = totalFrames / input.fps;
   const duration = seconds.toFixed(3);
   const path = cameraPath(input.camera);
-  const corners = cornerExpressions(path, input.width / input.height, totalFrames - 1, input.seed);
-  const perspective = `perspective=${Object.entries(corners).map(([k, v]) => `${k}='${v}'`).join(':')}:interpolation=linear:eval=frame`;
 
   const args: string[] = ['-y', '-loop', '1', '-framerate', String(input.fps), '-t', duration, '-i', input.firstFrame];
-  // yuv420p before the transform: half the bytes per pixel of RGB, so the per-frame warp is cheaper.
-  let graph = `[0:v]format=yuv420p,${perspective}[cam]`;
+  let graph = cameraGraph(input, path, totalFrames - 1);
   let video = '[cam]';
+  if (input.camera.looks.includes('fade_in')) {
+    graph += `;${video}${lightUp(input.fps, seconds)}[lit]`;
+    video = '[lit]';
+  }
   let nextInput = 1;
   if (input.lastFrame) {
     args.push('-loop', '1', '-framerate', String(input.fps), '-t', duration, '-i', input.lastFrame);
     // Cross-fade into the requested last frame over the final second (a third of a short clip).
     const fade = Math.min(1, seconds / 3);
-    graph += `;[${nextInput}:v]format=yuv420p[last];[cam][last]xfade=transition=fade:duration=${fade.toFixed(3)}:offset=${(seconds - fade).toFixed(3)}[xf]`;
+    graph += `;[${nextInput}:v]format=yuv420p[last];${video}[last]xfade=transition=fade:duration=${fade.toFixed(3)}:offset=${(seconds - fade).toFixed(3)}[xf]`;
     video = '[xf]';
     nextInput++;
   }
-  const looks = lookFilters(input.camera.looks, seconds);
+  const looks = lookFilters(input.camera.looks, seconds, input.lastFrame !== null);
   if (looks.length) {
     graph += `;${video}${looks.join(',')}[look]`;
     video = '[look]';
