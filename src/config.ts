@@ -36,6 +36,8 @@ const Env = z.object({
   /** How long a SQLite write waits for another process's lock before the request gets a 503. */
   REELAY_SQLITE_BUSY_TIMEOUT_MS: int(0, 600_000).default(5000),
   REELAY_WORKER_POLL_MS: int(10, 60_000).default(500),
+  /** On SIGTERM/SIGINT, running renders get this long to finish before they are handed back to the queue. */
+  REELAY_SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(10_000),
   REELAY_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   /** Local time window in which off-peak tasks run even while normal tasks wait. */
   OFF_PEAK_WINDOW: z.string().default('00:00-08:00'),
@@ -44,6 +46,8 @@ const Env = z.object({
   REELAY_RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1200),
   /** Submissions (bodies up to 20 MB) read at once per process; more → 429 server_busy. Bounds memory under bursts. */
   REELAY_MAX_CONCURRENT_SUBMITS: int(1, 10_000).default(32),
+  /** Below this much free space where Reelay writes (data dir, scratch), /readyz answers 503. */
+  REELAY_MIN_FREE_DISK_MB: int(0, 100_000_000).default(256),
   /** Enables the admin API (/admin/…) for bearers of this token. */
   REELAY_ADMIN_TOKEN: z.string().min(16).optional(),
   REELAY_MAINTENANCE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
@@ -137,10 +141,12 @@ export interface Config {
     readonly pollMs: number;
   };
   readonly role: Env['REELAY_ROLE'];
+  readonly shutdownDeadlineMs: number;
   readonly offPeak: OffPeakWindow;
   readonly maxActiveTasksPerKey: number;
   readonly rateLimitPerMinute: number;
   readonly maxConcurrentSubmits: number;
+  readonly minFreeDiskBytes: number;
   readonly adminToken: string | undefined;
   readonly maintenanceIntervalMs: number;
   readonly webhooks: { readonly timeoutMs: number; readonly concurrency: number; readonly backoffScale: number };
@@ -281,10 +287,12 @@ function buildConfig(e: Env, offPeak: OffPeakWindow, channels: ChannelConfig[]):
       pollMs: e.REELAY_WORKER_POLL_MS,
     }),
     role: e.REELAY_ROLE,
+    shutdownDeadlineMs: e.REELAY_SHUTDOWN_DEADLINE_MS,
     offPeak: Object.freeze(offPeak),
     maxActiveTasksPerKey: e.REELAY_MAX_ACTIVE_TASKS_PER_KEY,
     rateLimitPerMinute: e.REELAY_RATE_LIMIT_PER_MINUTE,
     maxConcurrentSubmits: e.REELAY_MAX_CONCURRENT_SUBMITS,
+    minFreeDiskBytes: e.REELAY_MIN_FREE_DISK_MB * 1024 * 1024,
     adminToken: e.REELAY_ADMIN_TOKEN,
     maintenanceIntervalMs: e.REELAY_MAINTENANCE_INTERVAL_MS,
     webhooks: Object.freeze({ timeoutMs: e.REELAY_WEBHOOK_TIMEOUT_MS, concurrency: e.REELAY_WEBHOOK_CONCURRENCY, backoffScale: e.REELAY_WEBHOOK_BACKOFF_SCALE }),

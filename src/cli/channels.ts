@@ -22,7 +22,7 @@ export async function channelsCommand(sub: string | undefined, args: string[], c
   const channels = buildChannels(config.upstreams, { policy: { allowPrivate: config.allowPrivateUrls }, publicBase: () => config.publicUrl ?? `http://${config.host}:${config.port}` });
   if (action === 'test') {
     const name = positionals[0];
-    if (name !== undefined && !channels.some((c) => c.name === name)) throw new UsageError(`no channel named "${name}" (configured: ${channels.map((c) => c.name).join(', ') || 'none'})`);
+    if (name !== undefined && !channels.some((c) => c.name === name)) throw new UsageError(`no channel named "${name}" (configured: ${channels.map((c) => c.name).join(', ') || 'none'})`, { showUsage: false });
     const results = await testChannels(channels, catalog, name, config.upstreams.requestTimeoutMs);
     out(values.json ? `${JSON.stringify(results)}\n` : renderTests(results));
     return results.every((r) => r.ok) ? 0 : 1;

@@ -3,11 +3,12 @@ import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { DEFAULT_BASE_URL, isReelayError, Reelay, type ImageInput, type Task, type TaskStatus, type VideoCreateParams } from '../sdk/client.ts';
+import { isReelayError, type ImageInput, type Task, type TaskStatus, type VideoCreateParams } from '../sdk/client.ts';
 import { TaskStatusSchema } from '../domain/task-schemas.ts';
 import { UsageError } from './usage-error.ts';
 import { progressReporter, type ProgressStream } from './progress.ts';
 import { balanceDetails, bytes, credits, taskDetails, taskRows } from './format.ts';
+import { client } from './client-connection.ts';
 
 /**
  * `reelay generate|status|cancel|tasks|credits`: client commands that talk to
@@ -25,6 +26,8 @@ export interface ClientIO {
   out: ProgressStream;
   err: ProgressStream;
   env: Record<string, string | undefined>;
+  /** How the person ran the CLI (`reelay`, `./bin/reelay`, `npm run reelay --`): the hints we print use it. */
+  prog?: string;
   /** Ctrl-C while waiting stops waiting (the task keeps running on the server). */
   onInterrupt?: (stop: () => void) => () => void;
 }
@@ -34,14 +37,6 @@ const COMMON = {
   'api-key': { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
-
-function client(values: { 'base-url'?: string | undefined; 'api-key'?: string | undefined }, env: ClientIO['env']): Reelay {
-  const baseUrl = values['base-url'] ?? env.REELAY_BASE_URL ?? DEFAULT_BASE_URL;
-  const apiKey = values['api-key'] ?? env.REELAY_API_KEY;
-  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) throw new UsageError(`--base-url must be an http(s) URL (got ${JSON.stringify(baseUrl)})`);
-  if (!apiKey) throw new UsageError('no API key: set REELAY_API_KEY or pass --api-key (create one with `reelay keys create --name NAME`)');
-  return new Reelay({ baseUrl, apiKey });
-}
 
 const writeJson = (io: ClientIO, v: unknown) => io.out.write(`${JSON.stringify(v)}\n`);
 
@@ -57,7 +52,7 @@ async function imageArg(v: string, flag: string): Promise<ImageInput> {
   try {
     return await readFile(v);
   } catch (e) {
-    throw new UsageError(`cannot read ${flag} ${v}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`cannot read ${flag} ${v}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { showUsage: false });
   }
 }
 
@@ -86,7 +81,7 @@ async function generate(args: string[], io: ClientIO): Promise<number> {
   });
   if (!values.image) throw new UsageError('generate needs --image FILE (the start frame)');
   if (!values.prompt) throw new UsageError('generate needs --prompt TEXT (the camera motion to render)');
-  const reelay = client(values, io.env);
+  const reelay = client(values, io);
   const images = [await imageArg(values.image, '--image')];
   if (values['last-frame']) images.push(await imageArg(values['last-frame'], '--last-frame'));
   const params: VideoCreateParams = {
@@ -108,7 +103,7 @@ async function generate(args: string[], io: ClientIO): Promise<number> {
   const wait = values.wait || values.out !== undefined;
   if (!wait) {
     if (values.json) writeJson(io, submitted);
-    else io.out.write(`Submitted ${submitted.id}: ${submitted.model}, ${submitted.seconds} s, ${submitted.size}, ${submitted.aspect_ratio} (${credits(submitted.credits.reserved)} credits reserved).\nFollow it with: reelay status ${submitted.id}\n`);
+    else io.out.write(`Submitted ${submitted.id}: ${submitted.model}, ${submitted.seconds} s, ${submitted.size}, ${submitted.aspect_ratio} (${credits(submitted.credits.reserved)} credits reserved).\nFollow it with: ${io.prog ?? 'reelay'} status ${submitted.id}\n`);
     return EXIT.ok;
   }
 
@@ -124,7 +119,7 @@ async function generate(args: string[], io: ClientIO): Promise<number> {
   } catch (e) {
     if ((e as Error).name !== 'AbortError') throw e;
     progress?.finish();
-    io.err.write(`Stopped waiting; ${submitted.id} keeps running on the server. Check it with: reelay status ${submitted.id}\n`);
+    io.err.write(`Stopped waiting; ${submitted.id} keeps running on the server. Check it with: ${io.prog ?? 'reelay'} status ${submitted.id}\n`);
     return 130;
   } finally {
     release();
@@ -165,7 +160,7 @@ function oneTaskId(args: string[], command: string) {
 
 async function status(args: string[], io: ClientIO): Promise<number> {
   const { values, id } = oneTaskId(args, 'status');
-  const task = await client(values, io.env).videos.get(id);
+  const task = await client(values, io).videos.get(id);
   if (values.json) writeJson(io, task);
   else io.out.write(`${taskDetails(task)}\n`);
   return EXIT.ok;
@@ -173,7 +168,7 @@ async function status(args: string[], io: ClientIO): Promise<number> {
 
 async function cancel(args: string[], io: ClientIO): Promise<number> {
   const { values, id } = oneTaskId(args, 'cancel');
-  const task = await client(values, io.env).videos.cancel(id);
+  const task = await client(values, io).videos.cancel(id);
   if (values.json) writeJson(io, task);
   else io.out.write(`Cancelled ${task.id} at ${task.progress}%; ${credits(task.credits.refunded)} credits refunded.\n`);
   return EXIT.ok;
@@ -185,7 +180,7 @@ async function tasks(args: string[], io: ClientIO): Promise<number> {
   if (limit < 1) throw new UsageError('--limit must be at least 1');
   const statuses = TaskStatusSchema.options as readonly string[];
   if (values.status !== undefined && !statuses.includes(values.status)) throw new UsageError(`--status must be one of ${statuses.join(', ')} (got ${JSON.stringify(values.status)})`);
-  const list = client(values, io.env).videos.list({ limit: Math.min(limit, 100), ...(values.status && { status: values.status as TaskStatus }) });
+  const list = client(values, io).videos.list({ limit: Math.min(limit, 100), ...(values.status && { status: values.status as TaskStatus }) });
   const found: Task[] = [];
   for await (const t of list) {
     found.push(t);
@@ -198,7 +193,7 @@ async function tasks(args: string[], io: ClientIO): Promise<number> {
 
 async function balance(args: string[], io: ClientIO): Promise<number> {
   const { values } = parseArgs({ args, strict: true, options: COMMON });
-  const b = await client(values, io.env).credits.get();
+  const b = await client(values, io).credits.get();
   if (values.json) writeJson(io, b);
   else io.out.write(`${balanceDetails(b)}\n`);
   return EXIT.ok;
@@ -222,9 +217,9 @@ export async function runClientCommand(command: string, args: string[], io: Clie
 }
 
 /** The process's own streams and environment; SIGINT stops a --wait instead of killing the process. */
-export function processIO(): ClientIO {
+export function processIO(prog = 'reelay'): ClientIO {
   return {
-    out: process.stdout, err: process.stderr, env: process.env,
+    out: process.stdout, err: process.stderr, env: process.env, prog,
     onInterrupt(stop) {
       process.once('SIGINT', stop);
       return () => process.off('SIGINT', stop);

@@ -2,7 +2,14 @@ import type { Config } from '../config.ts';
 import { createReelay } from '../app.ts';
 import { runDemo } from './demo.ts';
 
-/** Run until SIGINT/SIGTERM, then shut down gracefully (renders finish or are handed back). */
+/**
+ * Run until SIGINT (Ctrl-C) or SIGTERM, then shut down gracefully: both stop
+ * the worker, whose running renders finish or are handed back to the queue,
+ * never failed. A Ctrl-C in a terminal reaches the whole foreground process
+ * group, but ffmpeg runs in its own (run-ffmpeg.ts), so Reelay stops it.
+ * A second signal exits at once; ffmpeg is still killed on the way out, and a
+ * task left processing is taken up again once its lease lapses.
+ */
 export async function serve(config: Config, opts: { demo: boolean }): Promise<number> {
   const app = await createReelay(config);
   const base = await app.listen();
@@ -10,14 +17,17 @@ export async function serve(config: Config, opts: { demo: boolean }): Promise<nu
 
   let stopping = false;
   const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      if (stopping) return;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        app.log.warn({ signal }, 'second stop signal: exiting now');
+        process.exit(130);
+      }
       stopping = true;
-      app.log.info({ signal }, 'shutting down');
-      app.close(10_000).then(() => resolve(0), (e) => { app.log.error({ err: e }, 'shutdown failed'); resolve(1); });
+      app.log.info({ signal }, `shutting down: running renders finish or go back to the queue within ${config.shutdownDeadlineMs / 1000} s (send ${signal} again to exit now)`);
+      app.close(config.shutdownDeadlineMs).then(() => resolve(0), (e) => { app.log.error({ err: e }, 'shutdown failed'); resolve(1); });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
 
   if (opts.demo) {

@@ -29,12 +29,18 @@ export async function cli(args: string[], env: Record<string, string>) {
   }
 }
 
-/** `reelay serve` as a child process, resolved once /healthz answers. */
-export async function startChild(env: Record<string, string>): Promise<{ child: ChildProcess; base: string; output: () => string }> {
+/**
+ * `reelay serve` as a child process, resolved once /healthz answers.
+ * `detached` puts it in a process group of its own, as a shell does with a
+ * foreground job: `process.kill(-child.pid, 'SIGINT')` is then what Ctrl-C in
+ * its terminal would do.
+ */
+export async function startChild(env: Record<string, string>, o: { detached?: boolean } = {}): Promise<{ child: ChildProcess; base: string; output: () => string }> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN, 'serve'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: o.detached ?? false,
   });
   let out = '';
   child.stdout!.on('data', (d) => { out += d; });

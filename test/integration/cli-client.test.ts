@@ -115,21 +115,58 @@ describe('reelay status, tasks, cancel, credits', () => {
   });
 });
 
+describe('which server', () => {
+  // The test server listens on 127.0.0.1 and a random port: what HOST and PORT say for a server started with them.
+  const port = () => new URL(q.base).port;
+
+  it('without --base-url or REELAY_BASE_URL, a client command talks to http://HOST:PORT', async () => {
+    const r = await cli(['tasks', '--json'], { ...env, REELAY_BASE_URL: '', HOST: '127.0.0.1', PORT: port(), REELAY_API_KEY: q.key });
+    expect(r.code, r.stderr).toBe(0);
+    expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
+    // A server listening on every interface is reached on loopback.
+    const any = await cli(['tasks', '--json'], { ...env, REELAY_BASE_URL: '', HOST: '0.0.0.0', PORT: port(), REELAY_API_KEY: q.key });
+    expect(any.code, any.stderr).toBe(0);
+  });
+
+  it('REELAY_BASE_URL wins over HOST and PORT, and --base-url over both', async () => {
+    const wrong = 'http://127.0.0.1:9'; // discard port: nothing answers there
+    const viaEnv = await cli(['tasks', '--json'], { ...env, REELAY_BASE_URL: q.base, PORT: '9', REELAY_API_KEY: q.key });
+    expect(viaEnv.code, viaEnv.stderr).toBe(0);
+    const viaFlag = await cli(['tasks', '--json', '--base-url', q.base], { ...env, REELAY_BASE_URL: wrong, REELAY_API_KEY: q.key });
+    expect(viaFlag.code, viaFlag.stderr).toBe(0);
+    const unreachable = await cli(['tasks'], { ...env, REELAY_BASE_URL: '', PORT: '9', REELAY_API_KEY: q.key });
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toContain('http://127.0.0.1:9');
+    const badPort = await cli(['tasks'], { ...env, REELAY_BASE_URL: '', PORT: 'eighty', REELAY_API_KEY: q.key });
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toContain('PORT=eighty is not a port');
+  });
+});
+
 describe('exit codes', () => {
-  it('usage errors → 2', async () => {
-    for (const args of [
-      ['generate', '--prompt', 'no image', ...on(q)],
-      ['generate', '--image', join(dir, 'missing.png'), '--prompt', 'x', ...on(q)],
-      ['generate', '--image', image, '--prompt', 'x', '--seconds', 'four', ...on(q)],
-      ['status', ...on(q)],
-      ['tasks', '--status', 'done', ...on(q)],
-      ['tasks', '--frobnicate', ...on(q)],
-      ['status', 'task_x', '--base-url', q.base],
-    ]) {
+  it("usage errors → 2, with the command's synopsis (never the whole usage)", async () => {
+    for (const [args, synopsis] of [
+      [['generate', '--prompt', 'no image', ...on(q)], 'Usage: reelay generate --image FILE --prompt TEXT [options]'],
+      [['generate', '--image', image, '--prompt', 'x', '--seconds', 'four', ...on(q)], 'Usage: reelay generate'],
+      [['status', ...on(q)], 'Usage: reelay status TASK_ID [--json]'],
+      [['tasks', '--status', 'done', ...on(q)], 'Usage: reelay tasks'],
+      [['tasks', '--frobnicate', ...on(q)], 'Usage: reelay tasks'],
+    ] as [string[], string][]) {
       const r = await cli(args, env);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toContain('Usage: reelay');
+      expect(r.stderr).toMatch(/^reelay: .+\n/);
+      expect(r.stderr).toContain(synopsis);
+      expect(r.stderr).not.toContain('Usage: reelay <command>');
     }
+  });
+
+  it('what is not a usage mistake (an unreadable file, no API key) → 2 with one line', async () => {
+    const noFile = await cli(['generate', '--image', join(dir, 'missing.png'), '--prompt', 'x', ...on(q)], env);
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toBe(`reelay: cannot read --image ${join(dir, 'missing.png')}: ENOENT\n`);
+    const noKey = await cli(['status', 'task_x', '--base-url', q.base], { ...env, REELAY_API_KEY: '' });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toBe('reelay: no API key: set REELAY_API_KEY or pass --api-key (create one with `reelay keys create --name NAME --credits 5000`)\n');
   });
 
   it("a bad key → 3 with the API's message", async () => {

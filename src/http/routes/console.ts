@@ -4,11 +4,12 @@ import type { FastifyReply } from 'fastify';
 import { parseInput, type Route } from '../route.ts';
 import { errors } from '../../domain/errors.ts';
 
-/** The console is three static files beside the HTTP adapter: no framework, no build step. */
+/** The console is static files beside the HTTP adapter (a page, a stylesheet, a few ES modules): no framework, no build step. */
 const DIR = new URL('../console/', import.meta.url);
+const JS = 'text/javascript; charset=utf-8';
 const ASSETS: Record<string, string> = {
-  'console.js': 'text/javascript; charset=utf-8',
   'console.css': 'text/css; charset=utf-8',
+  'console.js': JS, 'api.js': JS, 'ui.js': JS, 'pickers.js': JS, 'image.js': JS, 'tasks.js': JS,
 };
 const AssetParams = z.object({ file: z.string().max(100) });
 

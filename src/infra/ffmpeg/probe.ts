@@ -1,7 +1,35 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 
-const execFileP = promisify(execFile);
+/** A probe answers in milliseconds; a stuck one is ended. Its JSON is a few KB. */
+const PROBE_TIMEOUT_MS = 30_000;
+const MAX_OUTPUT = 4 * 1024 * 1024;
+
+/**
+ * ffprobe in a process group of its own, like ffmpeg (run-ffmpeg.ts): a
+ * terminal's Ctrl-C reaches Reelay, which hands the task back, not the probe
+ * under it (execFile cannot start a detached child).
+ */
+function runProbe(path: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let size = 0;
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+    child.stdout.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_OUTPUT) child.kill('SIGKILL');
+      else out.push(c);
+    });
+    child.stderr.on('data', (c: Buffer) => { if (stderr.length < 4096) stderr += c.toString(); });
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
+      else reject(new Error(`ffprobe exited ${code ?? signal}: ${stderr.trim().slice(0, 500)}`));
+    });
+  });
+}
 
 export interface MediaFacts {
   duration: number;
@@ -35,9 +63,7 @@ function ratio(s: string | undefined): number {
 
 /** Facts about a media file, measured by ffprobe (never copied from the request). */
 export async function probeMedia(ffprobePath: string, file: string): Promise<MediaFacts> {
-  const { stdout } = await execFileP(ffprobePath, [
-    '-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', file,
-  ], { maxBuffer: 4 * 1024 * 1024, timeout: 30_000 });
+  const stdout = await runProbe(ffprobePath, ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', file]);
   const doc = JSON.parse(stdout) as { streams?: ProbeStream[]; format?: { duration?: string } };
   const streams = doc.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video');

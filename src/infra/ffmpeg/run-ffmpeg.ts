@@ -28,6 +28,33 @@ export class FfmpegAbortedError extends Error {
 const STDERR_TAIL = 4096;
 
 /**
+ * ffmpeg runs in a process group of its own (detached), so a Ctrl-C in the
+ * terminal — which signals the whole foreground group — reaches Reelay only:
+ * the server decides whether a render finishes or is handed back, instead of
+ * ffmpeg dying under it and the task failing. In exchange Reelay must stop
+ * them itself: on abort, and (below) when this process exits.
+ */
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Installed at the first spawn, not at import: 'exit' handlers run synchronously on every way out but SIGKILL. */
+function track(pid: number): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => { for (const p of running) killGroup(p); });
+  }
+  running.add(pid);
+}
+
+/**
  * The one place that spawns ffmpeg. Progress comes from `-progress pipe:1`
  * (key=value blocks on stdout), which ffmpeg flushes per block, so we see
  * frames as they are encoded rather than guessing from wall time.
@@ -37,16 +64,23 @@ export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = 
     if (opts.signal?.aborted) return reject(new FfmpegAbortedError());
     const child = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
-    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    const pid = child.pid;
+    if (pid !== undefined) {
+      track(pid);
+      opts.onSpawn?.(pid);
+    }
     let stderr = '';
     let pending = '';
     let aborted = false;
+    // Once reaped, its pid (and group id) may be reused: never signal it again.
+    child.once('exit', () => { if (pid !== undefined) running.delete(pid); });
 
     const onAbort = () => {
       aborted = true;
       // SIGKILL: a cancelled render must stop within a second, and we discard its output anyway.
-      child.kill('SIGKILL');
+      if (pid !== undefined && running.has(pid)) killGroup(pid);
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { FfmpegAbortedError, runFfmpeg } from '../../src/infra/ffmpeg/run-ffmpeg.ts';
+
+const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
+const RUN_FFMPEG = pathToFileURL(fileURLToPath(new URL('../../src/infra/ffmpeg/run-ffmpeg.ts', import.meta.url))).href;
+/** A render paced at real time (-re) for ten minutes: only being stopped ends it within the test. */
+const ENDLESS = ['-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '600', '-f', 'null', '/dev/null'];
+
+/** From /proc/PID/stat: its state and process group, or null once it is gone. A zombie (Z) has stopped running. */
+async function procStat(pid: number): Promise<{ state: string; pgrp: number } | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (stat === null) return null;
+  const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: state!, pgrp: Number(pgrp) };
+}
+
+const running = async (pid: number) => { const s = await procStat(pid); return s !== null && s.state !== 'Z'; };
+
+describe('the ffmpeg process', () => {
+  it('runs in a process group of its own, so a Ctrl-C to ours does not reach it; an abort kills it', async () => {
+    const abort = new AbortController();
+    let pid = 0;
+    let frames = 0;
+    const run = runFfmpeg(FFMPEG, ENDLESS, { signal: abort.signal, onSpawn: (p) => { pid = p; }, onFrame: (n) => { frames = n; } });
+    const settled = run.then(() => 'resolved', (e: unknown) => e);
+    while (frames === 0) await new Promise((r) => setTimeout(r, 20));
+    const stat = await procStat(pid);
+    expect(stat?.pgrp).toBe(pid);
+    expect(stat?.pgrp).not.toBe((await procStat(process.pid))?.pgrp);
+
+    abort.abort();
+    expect(await settled).toBeInstanceOf(FfmpegAbortedError);
+    expect(await running(pid)).toBe(false);
+  });
+
+  it('is killed when the process that started it exits', async () => {
+    // A Node process that starts a long render and exits as soon as ffmpeg reports its first frame.
+    const script = `
+      const { runFfmpeg } = await import(${JSON.stringify(RUN_FFMPEG)});
+      runFfmpeg(${JSON.stringify(FFMPEG)}, ${JSON.stringify(ENDLESS)}, {
+        onSpawn: (pid) => process.stdout.write(pid + '\\n'),
+        onFrame: () => process.exit(0),
+      }).catch(() => {});`;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    owner.stdout.on('data', (d) => { out += d; });
+    const code = await new Promise<number | null>((r) => owner.once('exit', r));
+    expect(code).toBe(0);
+    const pid = Number(out.trim());
+    expect(pid).toBeGreaterThan(0);
+    // The exit handler sends SIGKILL synchronously; give the kernel a moment to deliver it.
+    for (let i = 0; i < 100 && (await running(pid)); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await running(pid)).toBe(false);
+  });
+});
