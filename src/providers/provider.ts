@@ -15,13 +15,31 @@ export interface GenerationJob {
   /** The seed to use; callers pick one when the user did not, so the output is reproducible. */
   seed: number;
   generateAudio: boolean;
-  /** Start frame, then the optional last frame (original bytes as uploaded). */
+  /** Start frame, then the optional last frame (original bytes as uploaded). Empty only when extending. */
   images: Buffer[];
+  /** Up to 3 (Vidu reference models: 7) pictures of a subject to keep in the video (API.md §3 `reference_images`), as uploaded. */
+  referenceImages?: Buffer[];
+  /** Continue this video (a succeeded task's output); the result is the whole extended video (API.md §3 `extend_task_id`). */
+  extend?: ExtendSource | null;
   options: Record<string, unknown>;
   /** The user asked the model to write its own prompt (Vidu `is_rec`); the local renderer ignores it. */
   isRec?: boolean;
   /** An off-peak task: upstreams with an off-peak mode of their own (Vidu) get it as such. */
   offPeak?: boolean;
+}
+
+/** The video a task continues: its bytes and measured facts. `seconds` on the job is what the extension adds. */
+export interface ExtendSource {
+  taskId: string;
+  video: Buffer;
+  mimeType: 'video/mp4';
+  duration: number;
+  width: number;
+  height: number;
+  fps: number;
+  hasAudio: boolean;
+  /** Where the upstream that made it keeps it, when it was an upstream job (e.g. a Gemini Files URI), for upstreams that take a reference. */
+  upstreamUri?: string;
 }
 
 export interface GenerationContext {
