@@ -1,7 +1,11 @@
+import { statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpApp } from '../http/app.ts';
 import { registerCompat } from '../http/compat/index.ts';
 import { createRateLimiter } from '../http/plugins/rate-limit.ts';
+import { createReadiness, diskSpaceProbe, type ReadinessProbe, type WatchedDir } from '../http/readiness.ts';
+import { createSubmitSlots } from '../http/submit-slots.ts';
 import type { Route } from '../http/route.ts';
 import { adminChannelsRoute } from '../http/routes/admin-channels.ts';
 import { adminRoutes, adminScope } from '../http/routes/admin.ts';
@@ -32,18 +36,17 @@ export const VERSION = '0.1.0';
 /** Every route of every surface: the native API, operations, the admin API, callbacks, and the SDK-compatible surfaces. */
 export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { metrics: Metrics; pollSoon(taskId: string): void }): Promise<FastifyInstance> {
   const { config, store, now } = f;
+  // One set of submit slots for every surface: the native submit and the drop-in ones draw from the same memory.
+  const submitSlots = createSubmitSlots(config.maxConcurrentSubmits);
   const privateRoutes: Route[] = [
-    submitRoute(s.tasks, config.limits.bodyBytes, config.maxConcurrentSubmits), listRoute(s.tasks), getRoute(s.tasks), cancelRoute(s.tasks),
+    submitRoute(s.tasks, config.limits.bodyBytes, submitSlots), listRoute(s.tasks), getRoute(s.tasks), cancelRoute(s.tasks),
     contentRoute(s.tasks, f.blobs), modelsRoute(f.catalog, (id) => u.route(id).provider, u.availability), creditsRoute(s.credits), ...webhookRoutes(s.webhooks),
   ];
   const admin = [...adminRoutes(s.keys, s.credits), adminChannelsRoute(u.statuses)];
   const publicRoutes: Route[] = [
     filesRoute(f.blobs, f.signer, () => Math.floor(now() / 1000)),
     healthzRoute(),
-    readyzRoute([
-      { name: 'database', check: async () => { await store.db.ping(); return { ok: true }; } },
-      { name: 'ffmpeg', check: async () => { const r = await checkFfmpeg(config.ffmpeg); return { ok: r.ok, detail: r.ok ? r.version : r.error } as { ok: boolean; detail?: string }; } },
-    ]),
+    readyzRoute(createReadiness(readinessProbes(f), now)),
     metricsRoute(d.metrics),
     ...consoleRoutes(),
     ...upstreamCallbackRoutes({
@@ -66,9 +69,33 @@ export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { m
   await registerCompat(http, {
     tasks: s.tasks, keys: s.keys, blobs: f.blobs, catalog: f.catalog, limiter,
     deletion: createTaskDeletion({ repo: store.tasks, blobs: f.blobs, tasks: s.tasks, now, onBlobError: (taskId, err) => f.log.warn({ err, taskId }, 'deleted task: files not removed') }),
-    bodyLimit: config.limits.bodyBytes, maxConcurrentSubmits: config.maxConcurrentSubmits, publicBase: f.publicUrl.get,
+    bodyLimit: config.limits.bodyBytes, submitSlots, publicBase: f.publicUrl.get,
   });
   return http;
+}
+
+/** Readiness checks refresh at most this often, however many ask (a load balancer, 200 probes at once). */
+const READY_REFRESH_MS = 5000;
+/** `ffmpeg -version` spawns two processes; the binary rarely changes under a running server. */
+const FFMPEG_REFRESH_MS = 60_000;
+
+function readinessProbes(f: Foundation): ReadinessProbe[] {
+  const { config, store } = f;
+  const dirs: WatchedDir[] = [];
+  if (!config.databaseUrl || config.blobStore.kind === 'local') dirs.push({ what: 'the data directory', path: config.dataDir });
+  // Renders and upstream downloads are written to the system's temporary directory first.
+  if (config.role !== 'api') dirs.push({ what: 'the scratch directory', path: tmpdir() });
+  return [
+    { name: 'database', everyMs: READY_REFRESH_MS, check: () => store.db.check() },
+    diskSpaceProbe(dirs, config.minFreeDiskBytes, READY_REFRESH_MS, (p) => statfs(p)),
+    {
+      name: 'ffmpeg', everyMs: FFMPEG_REFRESH_MS,
+      check: async () => {
+        const r = await checkFfmpeg(config.ffmpeg);
+        return r.ok ? { ok: true, ...(r.version ? { detail: r.version } : {}) } : { ok: false, ...(r.error ? { detail: r.error } : {}) };
+      },
+    },
+  ];
 }
 
 /** Graceful HTTP shutdown: server.close() reaps only connections idle at that instant, so keep reaping, then force. */

@@ -1,12 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { errors } from './errors.ts';
-import type { Storage } from './ports.ts';
+import type { KeyStore, Storage } from './ports.ts';
 import type { Actor } from './task-service.ts';
 
 export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
 
+export type RotateOutcome =
+  | { outcome: 'rotated' | 'replaced' | 'not_found' }
+  | { outcome: 'previous_still_signing'; previousUntil: number };
+
+/** The key store as rotation needs it: one previous secret per key, whose promised end must be kept. */
+export interface WebhookSecretStore extends KeyStore {
+  rotateWebhookSecretKeepingPrevious(id: string, secret: string, overlapUntil: number, now: number): Promise<RotateOutcome>;
+}
+
 /** What users see of their callbacks: every event of a task with every attempt, manual redelivery, secret rotation. */
-export function createWebhookService(store: Pick<Storage, 'tasks' | 'keys' | 'outbox'>, now: () => number, onRequeued: () => void) {
+export function createWebhookService(store: Pick<Storage, 'tasks' | 'outbox'> & { keys: WebhookSecretStore }, now: () => number, onRequeued: () => void) {
   async function owned(actor: Actor, taskId: string) {
     const task = await store.tasks.find(taskId, actor.keyId);
     if (!task) throw errors.notFound('task', taskId, 'task_id');
@@ -42,14 +51,26 @@ export function createWebhookService(store: Pick<Storage, 'tasks' | 'keys' | 'ou
       return { id: eventId, status: 'pending' as const };
     },
 
-    /** New secret now; the old one keeps signing alongside it for the overlap, so receivers can switch without downtime. */
+    /**
+     * New secret now; the old one keeps signing alongside it for the overlap, so receivers can
+     * switch without downtime. A promise already made is kept: while an earlier previous secret
+     * still signs, a second rotation with an overlap is refused (409) — only one previous secret
+     * fits — and one with overlap 0 replaces the current secret at once, leaving that one be.
+     */
     async rotateSecret(keyId: string, overlapMs = DEFAULT_ROTATION_OVERLAP_MS) {
       if (!Number.isInteger(overlapMs) || overlapMs < 0 || overlapMs > 30 * 86400_000) {
         throw errors.invalidField('overlap_seconds', '"overlap_seconds" must be between 0 and 2592000 (30 days).');
       }
       const secret = `whsec_${randomBytes(32).toString('base64')}`;
-      const until = now() + overlapMs;
-      if (!(await store.keys.rotateWebhookSecret(keyId, secret, until))) throw errors.notFound('key', keyId);
+      const at = now();
+      const until = at + overlapMs;
+      const r = await store.keys.rotateWebhookSecretKeepingPrevious(keyId, secret, until, at);
+      if (r.outcome === 'not_found') throw errors.notFound('key', keyId);
+      if (r.outcome === 'previous_still_signing') {
+        throw errors.conflict('webhook_rotation_in_overlap',
+          `The secret rotated out earlier still signs until ${new Date(r.previousUntil).toISOString()}, as promised then; `
+          + 'rotate again after that, or with "overlap_seconds": 0 to replace the current secret at once (the earlier one keeps its promise).');
+      }
       return { webhook_secret: secret, previous_secret_valid_until: Math.floor(until / 1000) };
     },
   };

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Logger } from 'pino';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './error-handler.ts';
+import { installJsonParser } from './json-body.ts';
 import { errors } from '../domain/errors.ts';
 import { authenticated } from './plugins/auth.ts';
 import { registerRoute, type Route } from './route.ts';
@@ -73,6 +74,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance> 
     done();
   });
   installErrorHandling(app, o.bodyLimit);
+  installJsonParser(app);
   await app.register(multipart, {
     // Text parts may carry base64 images, so they get the whole body budget (the total is capped in submit-body).
     limits: { fileSize: o.bodyLimit, files: 4, fields: 40, parts: 50, fieldSize: o.bodyLimit },

@@ -44,9 +44,27 @@ function fromFastify(err: FastifyError, bodyLimit: number, contentType: string |
 
 const envelope = (api: ApiError) => ({ error: { type: api.type, code: api.code, message: api.message, param: api.param } });
 
-// A database that is momentarily busy (SQLite lock held past busy_timeout, PostgreSQL
+// A database that is momentarily busy (SQLite lock held past REELAY_SQLITE_BUSY_TIMEOUT_MS, PostgreSQL
 // serialization/lock/connection failures) is worth a retry, not a 500.
-const DB_TRANSIENT = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', '40001', '40P01', '55P03', '57P01', '08000', '08003', '08006', 'ECONNREFUSED']);
+const DB_TRANSIENT = new Set([
+  'SQLITE_BUSY', 'SQLITE_BUSY_RECOVERY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_TIMEOUT', 'SQLITE_LOCKED',
+  '40001', '40P01', '55P03', '57P01', '08000', '08003', '08006', 'ECONNREFUSED',
+]);
+// Out of room where we write (the disk under SQLite or the blobs, a quota, PostgreSQL's disk_full):
+// the service's problem, and it may pass once an operator frees space.
+const STORAGE_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+
+/** The first code in the error and its causes that `set` holds (infrastructure errors often arrive wrapped). */
+function codeIn(err: unknown, set: ReadonlySet<string>): string | undefined {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = String((e as { code?: unknown }).code ?? '');
+    if (set.has(code)) return code;
+  }
+  return undefined;
+}
+
+const storageFull = () => new ApiError(503, 'api_error', 'storage_full',
+  'The server is out of storage space and cannot take this request; retry later.', { headers: { 'retry-after': '60' } });
 
 /**
  * Any thrown value → a catalogue error, logged as it deserves. Every surface
@@ -56,17 +74,21 @@ const DB_TRANSIENT = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', '40001', '40P01', 
 export function resolveApiError(err: FastifyError, bodyLimit: number, req: FastifyRequest): ApiError {
   // The Google surfaces take JSON only; the native API and the OpenAI surface also take multipart.
   const accepts = GOOGLE_PATHS.test(req.url) ? ['application/json'] : ['application/json', 'multipart/form-data'];
-  let api = isApiError(err) ? err : fromFastify(err, bodyLimit, req.headers['content-type'], accepts);
-  if (!api && DB_TRANSIENT.has(String((err as { code?: unknown }).code ?? ''))) {
+  const api = isApiError(err) ? err : fromFastify(err, bodyLimit, req.headers['content-type'], accepts);
+  if (api) {
+    if (api.status >= 500) req.log.error({ err: api.cause ?? api }, api.message);
+    return api;
+  }
+  if (codeIn(err, DB_TRANSIENT)) {
     req.log.warn({ err }, 'database busy');
-    api = errors.unavailable('The database is busy right now; retry the request in a moment.', 1);
+    return errors.unavailable('The database is busy right now; retry the request in a moment.', 1);
   }
-  if (!api) {
-    req.log.error({ err }, 'unhandled error');
-    return errors.internal(err);
+  if (codeIn(err, STORAGE_FULL)) {
+    req.log.error({ err }, 'storage full');
+    return storageFull();
   }
-  if (api.status >= 500 && !DB_TRANSIENT.has(String((err as { code?: unknown }).code ?? ''))) req.log.error({ err: api.cause ?? api }, api.message);
-  return api;
+  req.log.error({ err }, 'unhandled error');
+  return errors.internal(err);
 }
 
 function render(err: FastifyError, bodyLimit: number, req: FastifyRequest, reply: FastifyReply) {

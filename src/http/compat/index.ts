@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { catalogDimensions, submitGate, type CompatDeps, type SurfaceDeps } from './shared.ts';
+import { catalogDimensions, type CompatDeps, type SurfaceDeps } from './shared.ts';
 import { geminiSurface } from './gemini.ts';
 import { vertexSurface } from './vertex.ts';
 import { openAISurface } from './openai.ts';
@@ -13,7 +13,7 @@ export type { CompatDeps } from './shared.ts';
  * the same task service, so a task made on one is readable on every other.
  */
 export async function registerCompat(app: FastifyInstance, deps: CompatDeps): Promise<void> {
-  const d: SurfaceDeps = { ...deps, submitGate: submitGate(deps.maxConcurrentSubmits), dimensions: catalogDimensions(deps.catalog) };
+  const d: SurfaceDeps = { ...deps, submitGate: deps.submitSlots.gate, dimensions: catalogDimensions(deps.catalog) };
   await app.register(geminiSurface(d), { prefix: '/v1beta' });
   await app.register(vertexSurface(d));
   await app.register(openAISurface(d));

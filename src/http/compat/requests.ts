@@ -30,11 +30,20 @@ export const OPENAI_FIELDS: FieldNames = {
   'images[0]': 'input_reference',
 };
 
-/** A caller's value in an error message, cut short: never echo a megabyte back. */
+/**
+ * A caller's value in an error message, cut short: never echo a megabyte back.
+ * Objects and arrays are described, not serialised: a 200 000-deep array
+ * overflows JSON.stringify's stack, and an object's own toString is the caller's code.
+ */
 function shown(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'object' && v !== null) return 'an object';
+  const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
   return s.length <= 100 ? s : `${Array.from(s.slice(0, 200)).slice(0, 100).join('')}…`;
 }
+
+/** Exactly one, as JSON gives it (1) or as proto3 JSON may ("1"). Never coerces: Number() runs a caller's toString. */
+const isOne = (v: unknown) => v === 1 || (typeof v === 'string' && v.trim() === '1');
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const present = (v: unknown) => v !== undefined && v !== null;
@@ -97,7 +106,7 @@ export function fromGoogleRequest(model: string, raw: unknown): SubmitBody {
   if (!isObject(params)) throw errors.invalidField('parameters', '"parameters" must be an object.');
   for (const field of ['sampleCount', 'numberOfVideos'] as const) {
     const n = params[field];
-    if (present(n) && Number(n) !== 1) {
+    if (present(n) && !isOne(n)) {
       throw errors.invalidField(`parameters.${field}`, `"parameters.${field}" must be 1 (Reelay makes one video per request; got ${shown(n)}).`);
     }
   }

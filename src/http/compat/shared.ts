@@ -7,6 +7,7 @@ import type { TaskDeletion } from '../../domain/task-deletion.ts';
 import type { Dimensions } from './views.ts';
 import type { BlobStore } from '../../infra/blob/blob-store.ts';
 import type { RateLimiter } from '../plugins/rate-limit.ts';
+import type { SubmitSlots } from '../submit-slots.ts';
 import { resolveApiError } from '../error-handler.ts';
 
 export interface CompatDeps {
@@ -17,8 +18,8 @@ export interface CompatDeps {
   deletion: TaskDeletion;
   limiter: RateLimiter;
   bodyLimit: number;
-  /** Create bodies (base64 images) held in memory at once across the compat surfaces; more → 429. */
-  maxConcurrentSubmits: number;
+  /** The process's submit slots, shared with the native submit route (create bodies carry base64 images). */
+  submitSlots: SubmitSlots;
   /** The public base URL, known only after listen(): read it per request. */
   publicBase(): string;
 }
@@ -27,16 +28,6 @@ export interface CompatDeps {
 export interface SurfaceDeps extends CompatDeps {
   submitGate: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   dimensions: Dimensions;
-}
-
-/** Like the core submit route: cap how many create bodies are being read and checked at once. */
-export function submitGate(max: number) {
-  let active = 0;
-  return async (_req: FastifyRequest, reply: FastifyReply) => {
-    if (active >= max) throw errors.serverBusy(max);
-    active++;
-    reply.raw.once('close', () => { active--; });
-  };
 }
 
 export function catalogDimensions(catalog: Catalog): Dimensions {

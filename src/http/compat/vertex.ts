@@ -6,6 +6,7 @@ import { actorOf } from '../plugins/auth.ts';
 import { parseInput } from '../route.ts';
 import { googleScope, requireJson, submitGoogle } from './google-common.ts';
 import type { SurfaceDeps } from './shared.ts';
+import { INLINE_VIDEO, streamVertexOperation } from './inline-video.ts';
 
 const VERSIONS = ['v1', 'v1beta1'] as const;
 /** With a project and location (standard mode), or without (express mode, what a custom baseUrl gets). */
@@ -26,7 +27,7 @@ function scopeOf(req: FastifyRequest) {
 /**
  * Vertex AI's Veo surface (UPSTREAM.md §3): what `@google/genai` 3.x sends in
  * Vertex mode. A done operation carries the MP4 inline, base64 (Vertex's
- * answer when no storageUri is given).
+ * answer when no storageUri is given), streamed (inline-video.ts).
  */
 export function vertexSurface(d: SurfaceDeps) {
   return async (scope: FastifyInstance) => {
@@ -41,7 +42,7 @@ export function vertexSurface(d: SurfaceDeps) {
           return toVertexOperation(task, vertexOperationName(where, task.model, task.id), null);
         });
 
-        scope.post(`${base}::fetchPredictOperation`, async (req) => {
+        scope.post(`${base}::fetchPredictOperation`, async (req, reply) => {
           scopeOf(req); // validates the path; the operation name in the body says which task
           requireJson(req);
           const { operationName } = parseInput(FetchBody, req.body, 'body');
@@ -51,12 +52,11 @@ export function vertexSurface(d: SurfaceDeps) {
           }
           const actor = actorOf(req);
           const task = await d.tasks.get(actor, id);
-          let video: string | null = null;
-          if (task.status === 'succeeded') {
-            const { key } = await d.tasks.content(actor, id, 'video');
-            video = (await d.blobs.get(key)).toString('base64');
-          }
-          return toVertexOperation(task, operationName, video);
+          if (task.status !== 'succeeded') return toVertexOperation(task, operationName, null);
+          // Streamed, never loaded: a 4k clip held whole (and again as base64) per poll exhausted memory.
+          const { key } = await d.tasks.content(actor, id, 'video');
+          const body = streamVertexOperation(toVertexOperation(task, operationName, INLINE_VIDEO), d.blobs.read(key));
+          return reply.type('application/json; charset=utf-8').send(body);
         });
       }
     }

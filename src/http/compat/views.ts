@@ -214,7 +214,10 @@ export function taskIdFromOperationName(name: string): string | undefined {
   return /(?:^|\/)operations\/([A-Za-z0-9_-]{1,100})$/.exec(name)?.[1];
 }
 
-/** A done Vertex operation carries the MP4 inline (no storageUri): `videoBase64` is read by the caller. */
+/**
+ * A done Vertex operation carries the MP4 inline (no storageUri). `videoBase64` is the base64 text, or
+ * INLINE_VIDEO (inline-video.ts), which streamVertexOperation replaces with the bytes as it writes them.
+ */
 export function toVertexOperation(t: TaskObject, name: string, videoBase64: string | null): GoogleOperation {
   const op: GoogleOperation = { name, done: ended(t.status) };
   if (t.status === 'succeeded') {

@@ -3,10 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseInput, registerRoute, type Route } from '../route.ts';
 import { errors } from '../../domain/errors.ts';
-import type { CreditService } from '../../domain/credits.ts';
+import { MAX_GRANT, type CreditService } from '../../domain/credits.ts';
 import type { KeyService } from '../../domain/keys.ts';
 
-const CreateKey = z.object({ name: z.string(), credits: z.number().int().min(0).optional() });
+// Every rule the initial grant will apply is checked here, before the key exists: a 400 must create nothing.
+const CreateKey = z.object({ name: z.string(), credits: z.number().int().min(0).max(MAX_GRANT).optional() });
 const Grant = z.object({ amount: z.number().int(), note: z.string().max(500).optional() });
 const KeyParams = z.object({ key_id: z.string().min(1).max(100) });
 

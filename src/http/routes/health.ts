@@ -1,9 +1,5 @@
+import type { Readiness } from '../readiness.ts';
 import type { Route } from '../route.ts';
-
-export interface ReadinessProbe {
-  name: string;
-  check(): Promise<{ ok: boolean; detail?: string }>;
-}
 
 export function healthzRoute(): Route {
   return {
@@ -14,24 +10,19 @@ export function healthzRoute(): Route {
   };
 }
 
-/** Readiness: the database answers and ffmpeg runs; 503 lists what is not ready. */
-export function readyzRoute(probes: ReadinessProbe[]): Route {
+/** Readiness: the database is readable and intact, the disks have room, ffmpeg runs; 503 lists what is not ready. */
+export function readyzRoute(readiness: Readiness): Route {
   return {
     doc: {
-      method: 'GET', url: '/readyz', tag: 'Operations', auth: false, summary: 'Readiness (database reachable, ffmpeg present)',
+      method: 'GET', url: '/readyz', tag: 'Operations', auth: false,
+      summary: 'Readiness (database readable and intact, free disk space, ffmpeg present); results are cached for a few seconds',
       responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready; checks say why' } },
     },
     async handler(_req, reply) {
-      const results = await Promise.all(probes.map(async (p) => {
-        try {
-          return [p.name, await p.check()] as const;
-        } catch (e) {
-          return [p.name, { ok: false, detail: (e as Error).message }] as const;
-        }
-      }));
-      const ok = results.every(([, r]) => r.ok);
+      const checks = await readiness.results();
+      const ok = Object.values(checks).every((r) => r.ok);
       reply.status(ok ? 200 : 503);
-      return { status: ok ? 'ready' : 'not_ready', checks: Object.fromEntries(results) };
+      return { status: ok ? 'ready' : 'not_ready', checks };
     },
   };
 }

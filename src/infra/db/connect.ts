@@ -2,16 +2,24 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import type { Database } from './schema.ts';
+import { checkSqliteFile } from './sqlite-check.ts';
+import { AsyncBusySqliteDialect, type StatementSource } from './sqlite-driver.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly dialect: Dialect;
-  /** A cheap round trip for readiness checks. */
+  /** A cheap round trip. */
   ping(): Promise<void>;
+  /**
+   * Readiness: can the database be read, and is it intact? SQLite opens the
+   * file afresh and runs quick_check off the event loop; PostgreSQL answers
+   * a query. Never throws.
+   */
+  check(): Promise<{ ok: boolean; detail?: string }>;
   /**
    * Tell other processes that work is waiting on `channel` (PostgreSQL
    * NOTIFY). SQLite has no such thing: it is one machine, and workers there
@@ -23,19 +31,61 @@ export interface Db {
   close(): Promise<void>;
 }
 
+export class DatabaseOpenError extends Error {
+  constructor(file: string, cause: unknown) {
+    super(`Cannot open the SQLite database ${file}: ${(cause as Error)?.message ?? String(cause)}. `
+      + 'Restore it from a backup, or move it aside to start with an empty database (REELAY_DATA_DIR or DATABASE_URL says where it is).', { cause });
+    this.name = 'DatabaseOpenError';
+  }
+}
+
+/**
+ * `busyTimeoutMs`: how long a query waits for another process's write lock
+ * (the CLI beside a server) before SQLITE_BUSY reaches the caller — waited
+ * asynchronously by the driver (see sqlite-driver.ts), never on the event loop.
+ */
 export function openSqlite(file: string, busyTimeoutMs = 5000): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const sqlite = new SQLite(file);
-  // WAL lets readers (polls) proceed while a writer commits; busy_timeout makes
-  // a second process (the CLI beside a server) wait instead of failing.
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
-  sqlite.pragma('foreign_keys = ON');
-  // Kysely prepares every statement anew; preparing costs more than running a
-  // primary-key lookup (measured: ~70 µs vs ~6 µs), so keep statements by SQL text.
+  let sqlite: SQLite.Database | undefined;
+  try {
+    sqlite = new SQLite(file);
+    // WAL lets readers (polls) proceed while a writer commits.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    // 0: never sleep inside a call (that would block the event loop); the driver retries instead.
+    sqlite.pragma('busy_timeout = 0');
+    sqlite.pragma('foreign_keys = ON');
+  } catch (e) {
+    // A corrupt or foreign file: say which file, or the operator is left guessing.
+    try { sqlite?.close(); } catch { /* already unusable */ }
+    throw new DatabaseOpenError(file, e);
+  }
+  const handle = sqlite;
+  const kysely = new Kysely<Database>({ dialect: new AsyncBusySqliteDialect(statementCache(handle), { budgetMs: busyTimeoutMs }) });
+  return {
+    kysely,
+    dialect: 'sqlite',
+    async ping() {
+      handle.prepare('select 1').get();
+    },
+    check: () => checkSqliteFile(file, Math.min(busyTimeoutMs, 1000)),
+    async notify() {},
+    async listen() {
+      return async () => {};
+    },
+    async close() {
+      await kysely.destroy();
+    },
+  };
+}
+
+/**
+ * Kysely prepares every statement anew; preparing costs more than running a
+ * primary-key lookup (measured: ~70 µs vs ~6 µs), so keep statements by SQL text.
+ */
+function statementCache(sqlite: SQLite.Database): StatementSource {
   const statements = new Map<string, SQLite.Statement>();
-  const database = {
+  return {
     prepare(text: string) {
       let st = statements.get(text);
       if (!st) {
@@ -45,24 +95,10 @@ export function openSqlite(file: string, busyTimeoutMs = 5000): Db {
       }
       return st;
     },
+    inTransaction: () => sqlite.inTransaction,
     close() {
       statements.clear();
       sqlite.close();
-    },
-  };
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return {
-    kysely,
-    dialect: 'sqlite',
-    async ping() {
-      sqlite.prepare('select 1').get();
-    },
-    async notify() {},
-    async listen() {
-      return async () => {};
-    },
-    async close() {
-      await kysely.destroy();
     },
   };
 }
@@ -109,6 +145,14 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
     dialect: 'postgres',
     async ping() {
       await pool.query('select 1');
+    },
+    async check() {
+      try {
+        await pool.query('select 1');
+        return { ok: true };
+      } catch (e) {
+        return { ok: false, detail: (e as Error).message };
+      }
     },
     async notify(channel) {
       await pool.query('select pg_notify($1, $2)', [channel, '']);

@@ -30,7 +30,7 @@ export async function inspectImage(data: Buffer, param: string, limits: ImageLim
   }
   const fmt = meta.format as string;
   if (!(fmt in FORMATS)) throw bad(`is ${fmt ? fmt.toUpperCase() : 'an unknown format'}; only PNG, JPEG and WebP are accepted.`);
-  if ((meta.pages ?? 1) > 1) throw bad('is animated; send a single still image.');
+  if ((meta.pages ?? 1) > 1 || (fmt === 'png' && isAnimatedPng(data))) throw bad('is animated; send a single still image.');
   let width = meta.width ?? 0, height = meta.height ?? 0;
   if ((meta.orientation ?? 1) >= 5) [width, height] = [height, width];
 
@@ -53,4 +53,23 @@ export async function inspectImage(data: Buffer, param: string, limits: ImageLim
   }
   const [mime, ext] = FORMATS[fmt as keyof typeof FORMATS];
   return { format: fmt as ImageFacts['format'], mime, ext, width, height };
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * APNG: libvips reads only the default image and reports one page, so the
+ * animation is found in the chunks: an `acTL` (animation control) chunk
+ * before the first `IDAT` announcing more than one frame.
+ */
+export function isAnimatedPng(data: Buffer): boolean {
+  if (data.length < 8 || !data.subarray(0, 8).equals(PNG_SIGNATURE)) return false;
+  for (let at = 8; at + 8 <= data.length;) {
+    const length = data.readUInt32BE(at);
+    const type = data.toString('latin1', at + 4, at + 8);
+    if (type === 'IDAT' || type === 'IEND') return false;
+    if (type === 'acTL') return at + 12 <= data.length && data.readUInt32BE(at + 8) > 1;
+    at += 12 + length; // length, type, data, CRC
+  }
+  return false;
 }

@@ -3,18 +3,13 @@ import { actorOf } from '../../plugins/auth.ts';
 import { readSubmitBody } from '../../submit-body.ts';
 import { ErrorBody, SubmitRequest, TaskObject } from '../../../domain/task-schemas.ts';
 import type { TaskService } from '../../../domain/task-service.ts';
-import { errors } from '../../../domain/errors.ts';
+import type { SubmitSlots } from '../../submit-slots.ts';
 
-export function submitRoute(tasks: TaskService, bodyLimit: number, maxConcurrent: number): Route {
-  // Submit bodies are up to 20 MB and are held in memory while images are checked:
-  // cap how many this process reads at once, and tell the rest to come back (429).
-  let active = 0;
+export function submitRoute(tasks: TaskService, bodyLimit: number, slots: SubmitSlots): Route {
   return {
-    async onRequest(_req, reply) {
-      if (active >= maxConcurrent) throw errors.serverBusy(maxConcurrent);
-      active++;
-      reply.raw.once('close', () => { active--; });
-    },
+    // Submit bodies are up to 20 MB and are held in memory while images are checked: the process's
+    // shared submit slots (fair between keys) cap how many are read at once; the rest get a 429.
+    onRequest: slots.gate,
     doc: {
       method: 'POST', url: '/v1/video/generations', tag: 'Video generations', auth: true,
       summary: 'Submit an image-to-video task',
@@ -25,7 +20,7 @@ export function submitRoute(tasks: TaskService, bodyLimit: number, maxConcurrent
         400: { description: 'A field is invalid', schema: ErrorBody },
         402: { description: 'The price is more than the balance', schema: ErrorBody },
         409: { description: 'Idempotency-Key reused with a different body', schema: ErrorBody },
-        429: { description: 'Rate limit, too many tasks in flight, or too many submits being read at once (Retry-After)', schema: ErrorBody },
+        429: { description: 'Rate limit, too many tasks in flight, or too many submits being read at once by this server or this key (Retry-After)', schema: ErrorBody },
         413: { description: 'Body over 20 MB', schema: ErrorBody },
         415: { description: 'Not JSON or multipart', schema: ErrorBody },
       },
