@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
 import type { openStore } from '../store.ts';
 import { createKeyService } from '../domain/keys.ts';
-import { createCreditService } from '../domain/credits.ts';
+import { createCreditService, MAX_GRANT } from '../domain/credits.ts';
 import { createWebhookService } from '../domain/webhooks.ts';
 import { isApiError } from '../domain/errors.ts';
 import { UsageError } from './usage-error.ts';
@@ -114,6 +114,8 @@ function keyAction(sub: string | undefined, args: string[], prog: string): KeyAc
     if (!values.name) throw new UsageError('keys create needs --name NAME');
     const initial = parseCredits(values.credits, '--credits') ?? 0;
     if (initial < 0) throw new UsageError('--credits must not be negative');
+    // Checked before the key exists, so a refused grant never leaves a key behind.
+    if (initial > MAX_GRANT) throw new UsageError(`--credits must be at most ${MAX_GRANT}`);
     return async (store) => {
       const k = await keysOf(store).create(values.name!);
       if (initial) await createCreditService(store, Date.now).grant(k.id, initial, 'initial grant');
