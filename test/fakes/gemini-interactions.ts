@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isB64, isJson, sampleMp4, sendJson, type Recorded } from './http-fake.ts';
+import { probeVideo } from './vertex.ts';
 
 export const OMNI = 'gemini-omni-1.1-flash';
 const RETIRED = new Set(['gemini-omni-flash-preview']);
@@ -38,6 +39,8 @@ interface Stored {
 
 export interface InteractionsEnv {
   base(): string;
+  /** Ids of the files this key can read; outputs are added as they are made. */
+  files: Set<string>;
   pollsUntilDone(): number;
   /** Plays a scripted answer for this kind of call; true when it answered. */
   scripted(kind: 'submit' | 'poll', res: ServerResponse): boolean;
@@ -57,7 +60,7 @@ export function interactionsRoute(ctl: InteractionsControl, env: InteractionsEnv
     if (path === '/v1beta/interactions' && req.method === 'POST') {
       if (env.scripted('submit', res)) return true;
       if (!isJson(req)) return err(res, { status: 400, code: 'invalid_request', message: 'Invalid JSON payload: Content-Type must be application/json.' });
-      const problem = checkInteractionBody(rec.body, ctl.refuse);
+      const problem = checkInteractionBody(rec.body, ctl.refuse, (f) => env.files.has(f));
       if (problem) return err(res, problem);
       const b = rec.body as Record<string, unknown>;
       const format = (b.response_format ?? {}) as { delivery?: unknown };
@@ -66,6 +69,7 @@ export function interactionsRoute(ctl: InteractionsControl, env: InteractionsEnv
         input: b.input, polls: 0, cancelled: false, emptyServed: false, fileId: randomBytes(6).toString('hex'), error: { ...ctl.error },
       };
       store.set(s.id, s);
+      env.files.add(s.fileId);
       // Without background the POST blocks for the whole generation: answer finished.
       if (b.background !== true) s.polls = Number.POSITIVE_INFINITY;
       return json(res, 200, b.background === true ? { id: s.id, model: s.model, status: 'queued' } : view(s, env));
@@ -140,8 +144,14 @@ const extra = (o: object, allowed: Set<string>, at: string) => {
 };
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** The answers the Interactions API gives a create body (UPSTREAM.md §1.3); null when it is accepted. */
-export function checkInteractionBody(body: unknown, refuse: readonly UncertainField[] = []): Problem | null {
+/** The Files-API URI of a file this API made (a Veo or Omni output), in its plain or download form. */
+export const FILE_URI = /^https?:\/\/[^/]+\/v1beta\/files\/([a-z0-9]+)(?::download)?(?:\?alt=media)?$/;
+
+/**
+ * The answers the Interactions API gives a create body (UPSTREAM.md §1.3); null when it is accepted.
+ * `knownFile`: whether a Files-API id exists for this key; without it any such URI is taken on trust.
+ */
+export function checkInteractionBody(body: unknown, refuse: readonly UncertainField[] = [], knownFile?: (id: string) => boolean): Problem | null {
   if (!isObj(body)) return bad('Invalid JSON payload received: the body must be an object.');
   const top = extra(body, TOP, '');
   if (top) return top;
@@ -155,17 +165,39 @@ export function checkInteractionBody(body: unknown, refuse: readonly UncertainFi
     const m = body.response_modalities;
     if (!Array.isArray(m) || m.length === 0 || m.some((x) => x !== 'video')) return bad(`response_modalities: ${OMNI} produces video only.`);
   }
-  const input = checkInput(body.input);
-  if (typeof input === 'object' && input) return input;
+  const input = checkInput(body.input, knownFile);
+  if ('status' in input) return input;
   const format = checkFormat(body.response_format);
   if (format) return format;
-  return checkGeneration(body.generation_config, refuse, input === 'has_image');
+  return checkGeneration(body.generation_config, refuse, input);
 }
 
-function checkInput(input: unknown): Problem | 'has_image' | 'text_only' {
-  if (typeof input === 'string') return input ? 'text_only' : bad('input must not be empty.');
+/** Video types the Gemini API reads as input (its documented list). */
+const VIDEO_TYPES = new Set(['video/mp4', 'video/mpeg', 'video/mov', 'video/quicktime', 'video/avi', 'video/x-flv', 'video/mpg', 'video/webm', 'video/wmv', 'video/3gpp']);
+
+interface InputCounts { images: number; videos: number }
+
+function checkMedia(p: Record<string, unknown>, at: string, knownFile?: (id: string) => boolean): Problem | null {
+  const e = extra(p, new Set(['type', 'mime_type', 'data', 'uri']), at);
+  if (e) return e;
+  if ((p.data === undefined) === (p.uri === undefined)) return bad(`${at}: exactly one of data or uri is required.`);
+  if (p.data !== undefined && !isB64(p.data)) return bad(`${at}.data: invalid base64.`);
+  if (p.type === 'image' && !IMAGE_TYPES.has(p.mime_type as string)) return bad(`${at}.mime_type: unsupported image type ${JSON.stringify(p.mime_type)}.`);
+  if (p.type !== 'video') return null;
+  if (!VIDEO_TYPES.has(p.mime_type as string)) return bad(`${at}.mime_type: unsupported video type ${JSON.stringify(p.mime_type)}.`);
+  if (p.uri !== undefined) {
+    const id = typeof p.uri === 'string' ? FILE_URI.exec(p.uri)?.[1] : undefined;
+    if (!id) return bad(`${at}.uri: ${JSON.stringify(p.uri)} is not a Files API URI.`);
+    if (knownFile && !knownFile(id)) return { status: 404, code: 'not_found', message: `File files/${id} is not found or has expired.` };
+    return null;
+  }
+  return probeVideo(Buffer.from(p.data as string, 'base64')) ? null : bad(`${at}.data could not be decoded as ${String(p.mime_type)}.`);
+}
+
+function checkInput(input: unknown, knownFile?: (id: string) => boolean): Problem | InputCounts {
+  if (typeof input === 'string') return input ? { images: 0, videos: 0 } : bad('input must not be empty.');
   if (!Array.isArray(input) || input.length === 0) return bad('input must be a string or a non-empty array of content.');
-  let image = false;
+  const n: InputCounts = { images: 0, videos: 0 };
   for (const [i, p] of input.entries()) {
     if (!isObj(p)) return bad(`input[${i}] must be an object.`);
     const at = `input[${i}]`;
@@ -174,17 +206,15 @@ function checkInput(input: unknown): Problem | 'has_image' | 'text_only' {
       if (e) return e;
       if (typeof p.text !== 'string') return bad(`${at}.text must be a string.`);
     } else if (p.type === 'image' || p.type === 'video' || p.type === 'audio') {
-      const e = extra(p, new Set(['type', 'mime_type', 'data', 'uri']), at);
-      if (e) return e;
-      if ((p.data === undefined) === (p.uri === undefined)) return bad(`${at}: exactly one of data or uri is required.`);
-      if (p.data !== undefined && !isB64(p.data)) return bad(`${at}.data: invalid base64.`);
-      if (p.type === 'image' && !IMAGE_TYPES.has(p.mime_type as string)) return bad(`${at}.mime_type: unsupported image type ${JSON.stringify(p.mime_type)}.`);
-      if (p.type === 'image') image = true;
+      const problem = checkMedia(p, at, knownFile);
+      if (problem) return problem;
+      if (p.type === 'image') n.images += 1;
+      if (p.type === 'video') n.videos += 1;
     } else {
       return bad(`${at}.type: unknown content type ${JSON.stringify(p.type)}.`);
     }
   }
-  return image ? 'has_image' : 'text_only';
+  return n;
 }
 
 function checkFormat(f: unknown): Problem | null {
@@ -207,7 +237,7 @@ function checkFormat(f: unknown): Problem | null {
   return null;
 }
 
-function checkGeneration(g: unknown, refuse: readonly UncertainField[], hasImage: boolean): Problem | null {
+function checkGeneration(g: unknown, refuse: readonly UncertainField[], input: InputCounts): Problem | null {
   if (g === undefined) return null;
   if (!isObj(g)) return bad('generation_config must be an object.');
   const e = extra(g, new Set(['video_config', 'seed', 'temperature', 'top_p']), 'generation_config');
@@ -222,6 +252,8 @@ function checkGeneration(g: unknown, refuse: readonly UncertainField[], hasImage
   const ve = extra(v, new Set(['task']), 'generation_config.video_config');
   if (ve) return ve;
   if (v.task !== undefined && !TASKS.has(v.task as string)) return bad(`generation_config.video_config.task ${JSON.stringify(v.task)} is not a known task.`);
-  if (v.task === 'image_to_video' && !hasImage) return bad('image_to_video needs an image in input.');
+  if (v.task === 'image_to_video' && !input.images) return bad('image_to_video needs an image in input.');
+  if (v.task === 'reference_to_video' && !input.images) return bad('reference_to_video needs at least one reference image in input.');
+  if (v.task === 'extend' && input.videos !== 1) return bad(`extend needs exactly one video in input (got ${input.videos}).`);
   return null;
 }

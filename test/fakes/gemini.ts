@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isB64, playScript, sampleMp4, sendJson, startFake, isJson, type FakeOptions, type FakeServer, type Scripted } from './http-fake.ts';
-import { interactionsError, interactionsRoute, OMNI, type InteractionsControl, type UncertainField } from './gemini-interactions.ts';
+import { FILE_URI, interactionsError, interactionsRoute, OMNI, type InteractionsControl, type UncertainField } from './gemini-interactions.ts';
+import { probeVideo } from './vertex.ts';
 
 export { checkInteractionBody, OMNI, type InteractionOutcome } from './gemini-interactions.ts';
 
@@ -55,6 +56,8 @@ export interface GeminiFake extends FakeServer {
   /** Answer personGeneration with the 400 one user saw on image-to-video [DISCUSS-181139]. */
   refusePersonGeneration: boolean;
   interactions: InteractionsControl;
+  /** Ids of the files this key can read (every output made here); delete one to expire it (files live 2 days). */
+  files: Set<string>;
 }
 
 export interface GeminiFakeOptions extends FakeOptions {
@@ -81,11 +84,12 @@ export async function startGeminiFake(apiKey: string, opts: GeminiFakeOptions = 
     script: { submit: [], poll: [], list: [] }, outcome: 'ok', operationError: { code: 3, message: 'The prompt could not be processed.' },
     pollsUntilDone: 2, downloads: 0, hangDownloads: 0, liveVeo: [...(opts.liveVeo ?? [])], refusePersonGeneration: opts.refusePersonGeneration === true,
     interactions: { outcome: 'ok', error: { code: 'invalid_request', message: 'The input image could not be processed.' }, refuse: [...(opts.refuse ?? [])], cancelled: [] },
+    files: new Set(),
   };
   const err = (res: ServerResponse, code: number, message: string) => sendJson(res, code, googleError(code, message));
   const play = (s: GeminiScripted | undefined, res: ServerResponse, surface: 'rpc' | 'interactions') => playGemini(s, res, surface);
   const interactions = interactionsRoute(fake.interactions!, {
-    base: () => fake.baseUrl!, pollsUntilDone: () => fake.pollsUntilDone!,
+    base: () => fake.baseUrl!, pollsUntilDone: () => fake.pollsUntilDone!, files: fake.files!,
     scripted: (kind, res) => play(fake.script![kind].shift(), res, 'interactions'),
     ...(opts.onPoll ? { onPoll: opts.onPoll } : {}),
   });
@@ -105,10 +109,13 @@ export async function startGeminiFake(apiKey: string, opts: GeminiFakeOptions = 
       if (play(fake.script!.submit.shift(), res, 'rpc')) return;
       if (!isJson(req)) return err(res, 400, 'Invalid JSON payload: Content-Type must be application/json.');
       const id = decodeURIComponent(create[1]!);
-      const problem = checkVeoBody(rec.body, id, { live: fake.liveVeo!, refusePersonGeneration: fake.refusePersonGeneration! });
+      const knownFile = (f: string) => fake.files!.has(f);
+      const problem = checkVeoBody(rec.body, id, { live: fake.liveVeo!, refusePersonGeneration: fake.refusePersonGeneration!, knownFile });
       if (problem) return err(res, problem.status, problem.message);
       const name = `models/${id}/operations/${randomBytes(8).toString('hex')}`;
-      ops.set(name, { polls: 0, outcome: fake.outcome!, fileId: randomBytes(6).toString('hex'), error: { ...fake.operationError! } });
+      const fileId = randomBytes(6).toString('hex');
+      fake.files!.add(fileId);
+      ops.set(name, { polls: 0, outcome: fake.outcome!, fileId, error: { ...fake.operationError! } });
       return sendJson(res, 200, { name });
     }
     const op = /^\/v1beta\/(models\/[^/]+\/operations\/[a-z0-9]+)$/.exec(path);
@@ -127,6 +134,8 @@ export async function startGeminiFake(apiKey: string, opts: GeminiFakeOptions = 
     }
     const file = /^\/v1beta\/files\/([a-z0-9]+):download$/.exec(path);
     if (file && req.method === 'GET' && url.searchParams.get('alt') === 'media') {
+      // Files are deleted after 2 days (§1.1): an expired (or never made) file is gone.
+      if (!fake.files!.has(file[1]!)) return err(res, 404, `File files/${file[1]} is not found or has expired.`);
       fake.downloads! += 1;
       if (fake.hangDownloads! > 0) { fake.hangDownloads! -= 1; return; }
       // The real endpoint redirects to storage; clients must follow (curl -L).
@@ -217,10 +226,11 @@ export const RETIRED_VEO = new Set([
 export interface VeoProblem { status: number; message: string }
 
 /** Per-model limits (UPSTREAM.md §1.1): Veo 3.0 never had 4k; 3.1 lite has no 4k; Veo 2 has no resolution at all. */
-function veoRules(id: string): { durations: number[]; resolutions: string[] | null; maxSamples: number } {
-  if (id.startsWith('veo-2')) return { durations: [5, 6, 7, 8], resolutions: null, maxSamples: 2 };
-  if (id.startsWith('veo-3.0') || id.includes('-lite-')) return { durations: [4, 6, 8], resolutions: ['720p', '1080p'], maxSamples: 1 };
-  return { durations: [4, 6, 8], resolutions: ['720p', '1080p', '4k'], maxSamples: 1 };
+function veoRules(id: string): { durations: number[]; resolutions: string[] | null; maxSamples: number; creative: boolean } {
+  if (id.startsWith('veo-2')) return { durations: [5, 6, 7, 8], resolutions: null, maxSamples: 2, creative: false };
+  if (id.startsWith('veo-3.0') || id.includes('-lite-')) return { durations: [4, 6, 8], resolutions: ['720p', '1080p'], maxSamples: 1, creative: false };
+  // Reference images and extension are Veo 3.1 features; lite has neither (UPSTREAM.md §1.1, §3).
+  return { durations: [4, 6, 8], resolutions: ['720p', '1080p', '4k'], maxSamples: 1, creative: true };
 }
 
 /** Vertex-only fields: the SDK refuses them in Gemini mode; the raw endpoint is taken to refuse them too. */
@@ -246,8 +256,11 @@ function imageProblem(v: unknown, at: string): VeoProblem | null {
   return null;
 }
 
-/** The answers the Gemini API gives a predictLongRunning call for `modelId`; null when it is accepted. */
-export function checkVeoBody(body: unknown, modelId: string, o: { live: readonly string[]; refusePersonGeneration?: boolean }): VeoProblem | null {
+/**
+ * The answers the Gemini API gives a predictLongRunning call for `modelId`; null when it is accepted.
+ * `knownFile`: whether a Files-API id exists for this key (the route knows its files); without it any such URI is taken on trust.
+ */
+export function checkVeoBody(body: unknown, modelId: string, o: { live: readonly string[]; refusePersonGeneration?: boolean; knownFile?: (id: string) => boolean }): VeoProblem | null {
   if (!o.live.includes(modelId)) {
     return RETIRED_VEO.has(modelId)
       ? { status: 404, message: `models/${modelId} is no longer available. Please use gemini-omni-1.1-flash instead.` }
@@ -265,17 +278,24 @@ export function checkVeoBody(body: unknown, modelId: string, o: { live: readonly
   if (!inst.prompt && !inst.image) return bad('* instances[0]: a prompt or an image is required.');
   const refs = inst.referenceImages;
   const images: [unknown, string][] = [[inst.image, 'instances[0].image'], [inst.lastFrame, 'instances[0].lastFrame']];
+  if ((refs !== undefined || inst.video !== undefined) && !veoRules(modelId).creative) return notHere(refs !== undefined ? 'referenceImages' : 'video');
   if (refs !== undefined) {
     if (!Array.isArray(refs) || refs.length === 0 || refs.length > 3) return bad('* instances[0].referenceImages: 1 to 3 reference images.');
     refs.forEach((r: { image?: unknown }, i) => images.push([r?.image, `instances[0].referenceImages[${i}].image`]));
-    if (refs.some((r: { referenceType?: unknown }) => !['asset', 'style'].includes(r?.referenceType as string))) return bad('* referenceType must be asset or style.');
+    // `style` was Veo 2 only (§3); Veo 3.1 keeps `asset` pictures.
+    if (refs.some((r: { referenceType?: unknown }) => r?.referenceType !== 'asset')) return bad(`* referenceType isn't supported by ${modelId}; use asset.`);
   }
   for (const [img, at] of images) {
     const p = img === undefined ? null : imageProblem(img, at);
     if (p) return p;
   }
-  const v = inst.video as Record<string, unknown> | undefined;
-  if (v !== undefined && (typeof v !== 'object' || (typeof v.uri !== 'string' && !isB64(v.encodedVideo)))) return bad('* instances[0].video: uri or encodedVideo is required.');
+  const combo = combinationProblem(inst);
+  if (combo) return bad(combo);
+  const v = inst.video;
+  if (v !== undefined) {
+    const p = videoProblem(v, o.knownFile);
+    if (p) return p;
+  }
   return paramsProblem((b.parameters ?? {}) as Record<string, unknown>, modelId, {
     hasImages: inst.image !== undefined || inst.lastFrame !== undefined || refs !== undefined, refs: refs !== undefined, video: v !== undefined,
     refusePersonGeneration: o.refusePersonGeneration === true,
@@ -299,6 +319,8 @@ function paramsProblem(p: Record<string, unknown>, modelId: string, f: { hasImag
   const seconds = d === undefined ? 8 : Number(d);
   const needs8 = p.resolution === '1080p' ? '1080p' : p.resolution === '4k' ? '4k' : f.refs ? 'reference images' : f.video ? 'video extension' : null;
   if (needs8 && seconds !== 8 && !modelId.startsWith('veo-2')) return bad(`durationSeconds must be 8 for ${needs8} (got ${String(d)}).`);
+  // §1.1: "Extension output is 720p".
+  if (f.video && p.resolution !== undefined && p.resolution !== '720p') return bad(`resolution ${String(p.resolution)} isn't supported for video extension; extension output is 720p.`);
   const pg = p.personGeneration;
   if (pg !== undefined) {
     if (!['allow_all', 'allow_adult', 'dont_allow'].includes(pg as string)) return bad(`personGeneration ${String(pg)} isn't a valid value.`);
@@ -311,5 +333,38 @@ function paramsProblem(p: Record<string, unknown>, modelId: string, f: { hasImag
   }
   if (p.negativePrompt !== undefined && typeof p.negativePrompt !== 'string') return bad('negativePrompt must be a string.');
   if (p.enhancePrompt !== undefined && typeof p.enhancePrompt !== 'boolean') return bad('enhancePrompt must be a boolean.');
+  return null;
+}
+
+/** Inputs no Veo mode takes together (the same stricter reading as the Vertex fake: see combinationProblem there). */
+function combinationProblem(inst: Record<string, unknown>): string | null {
+  if (inst.video !== undefined && (inst.image !== undefined || inst.lastFrame !== undefined || inst.referenceImages !== undefined)) {
+    return '* instances[0].video (extension) cannot be combined with image, lastFrame or referenceImages.';
+  }
+  if (inst.image !== undefined && inst.referenceImages !== undefined) return '* instances[0]: image and referenceImages cannot be both set.';
+  if (inst.lastFrame !== undefined && inst.image === undefined) return '* instances[0].lastFrame requires image (the first frame).';
+  return null;
+}
+
+/**
+ * The extension input as the SDK sends it (§1.1, §2: `{uri, encodedVideo, encoding}`): the Files-API
+ * URI of an earlier output this key can read (files are deleted after 2 days), or MP4 bytes.
+ */
+function videoProblem(v: unknown, knownFile?: (id: string) => boolean): VeoProblem | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return bad('* instances[0].video: uri or encodedVideo is required.');
+  const o = v as Record<string, unknown>;
+  const k = firstKey(o, new Set(['uri', 'encodedVideo', 'encoding']));
+  if (k) return k === 'bytesBase64Encoded' || k === 'gcsUri' ? notHere(k) : unknownName(k, 'instances[0].video');
+  if ((o.uri === undefined) === (o.encodedVideo === undefined)) return bad('* instances[0].video: exactly one of uri or encodedVideo is required.');
+  if (o.uri !== undefined) {
+    const id = typeof o.uri === 'string' ? FILE_URI.exec(o.uri)?.[1] : undefined;
+    if (!id) return bad(`* instances[0].video.uri: ${JSON.stringify(o.uri)} is not a Files API URI.`);
+    if (knownFile && !knownFile(id)) return { status: 404, message: `File files/${id} is not found or has expired.` };
+    return null;
+  }
+  if (o.encoding !== 'video/mp4') return bad('* instances[0].video.encoding: video/mp4 is required with encodedVideo.');
+  if (!isB64(o.encodedVideo)) return bad('* instances[0].video.encodedVideo: base64 video bytes are required.');
+  const facts = probeVideo(Buffer.from(o.encodedVideo, 'base64'));
+  if (!facts || !/\bmp4\b/.test(facts.format)) return bad('* instances[0].video.encodedVideo could not be decoded as an MP4 video.');
   return null;
 }

@@ -3,7 +3,11 @@
 // fetchPredictOperation (a POST), the publisher-model GET, Bearer auth and
 // Google's error envelope. With parameters.storageUri it writes the video to
 // the storage fake and answers with its gs:// URI, as Vertex does.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { isB64, isJson, playScript, sampleMp4, sendJson, startFake, type FakeServer, type Scripted } from './http-fake.ts';
 import { bearerProblem, googleError, type BearerCheck } from './google-auth.ts';
@@ -87,7 +91,8 @@ export async function startVertexFake(o: { project: string; location: string; to
     if (!isJson(req)) return err(res, 400, 'Invalid JSON payload: Content-Type must be application/json.');
     if (verb === 'predictLongRunning') {
       if (play(fake.script!.submit.shift(), res)) return;
-      const bad = checkBody(rec.body, modelId, { allowAll: o.allowAll ?? false });
+      const readGcs = (uri: string) => { const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri); return m ? o.storage?.objects.get(`${m[1]}/${m[2]}`) : undefined; };
+      const bad = checkBody(rec.body, modelId, { allowAll: o.allowAll ?? false, readGcs });
       if (bad) return err(res, 400, bad);
       const p = (rec.body as { parameters?: { storageUri?: string; sampleCount?: number } }).parameters;
       if (p?.storageUri !== undefined && !o.storage) return err(res, 400, 'This fake has no Cloud Storage to write storageUri results to.');
@@ -176,8 +181,11 @@ function parameterProblem(p: Record<string, unknown>, inst: Record<string, unkno
   return null;
 }
 
-/** What Vertex refuses in a predictLongRunning body for `modelId`, with its 400 message; null when it accepts it. */
-export function checkBody(body: unknown, modelId: string, o: { allowAll?: boolean } = {}): string | null {
+/**
+ * What Vertex refuses in a predictLongRunning body for `modelId`, with its 400 message; null when it accepts it.
+ * `readGcs`: the bytes of a gs:// object (the route reads the storage fake); without it a gs:// video is taken on trust.
+ */
+export function checkBody(body: unknown, modelId: string, o: { allowAll?: boolean; readGcs?: (uri: string) => Buffer | undefined } = {}): string | null {
   const limits = LIVE_MODELS[modelId];
   // The route answers 404 before reading the body; here for callers that check a body on its own.
   if (!limits) return modelNotFound(`publishers/google/models/${modelId}`);
@@ -207,6 +215,92 @@ export function checkBody(body: unknown, modelId: string, o: { allowAll?: boolea
       if (ref.referenceType !== 'asset') return `${at}.referenceType ${JSON.stringify(ref.referenceType)} is not supported by ${modelId}; use "asset".`;
     }
   }
+  const combo = combinationProblem(inst);
+  if (combo) return combo;
+  if (inst.video !== undefined) {
+    const bad = extensionVideoProblem(inst.video as Record<string, unknown>, o.readGcs);
+    if (bad) return bad;
+  }
   if (body.parameters !== undefined && !isObject(body.parameters)) return 'parameters must be an object.';
   return parameterProblem(body.parameters ?? {}, inst, modelId, limits, o.allowAll ?? false);
+}
+
+/**
+ * Inputs no Veo mode takes together. [U] A start frame next to reference
+ * images: one third-party doc says the two cannot both be set, another that
+ * the references are then ignored; the fake takes the stricter reading. An
+ * extension continues the video alone; a last frame needs a first.
+ */
+function combinationProblem(inst: Record<string, unknown>): string | null {
+  if (inst.video !== undefined && (inst.image !== undefined || inst.lastFrame !== undefined || inst.referenceImages !== undefined)) {
+    return 'video (extension input) cannot be combined with image, lastFrame or referenceImages.';
+  }
+  if (inst.image !== undefined && inst.referenceImages !== undefined) return 'image and referenceImages cannot be both set.';
+  if (inst.lastFrame !== undefined && inst.image === undefined) return 'lastFrame requires image (the first frame).';
+  return null;
+}
+
+/** §3 [V-EXTEND]: the extension input is an MP4, 1–30 s, 24 fps, 720p/1080p/4k, 16:9 or 9:16. Decoded with ffprobe. */
+function extensionVideoProblem(v: Record<string, unknown>, readGcs?: (uri: string) => Buffer | undefined): string | null {
+  if (v.mimeType !== 'video/mp4') return `instances[0].video.mimeType must be video/mp4 (got ${JSON.stringify(v.mimeType)}).`;
+  let bytes: Buffer | undefined;
+  if (typeof v.bytesBase64Encoded === 'string') bytes = Buffer.from(v.bytesBase64Encoded, 'base64');
+  else if (readGcs) {
+    bytes = readGcs(v.gcsUri as string);
+    if (!bytes) return `Unable to read the input video ${String(v.gcsUri)}: the object does not exist or the service agent cannot read it.`;
+  }
+  if (!bytes) return null;
+  const f = probeVideo(bytes);
+  if (!f || !/\bmp4\b/.test(f.format)) return 'instances[0].video could not be decoded as an MP4 video.';
+  if (f.duration < 1 || f.duration > 30) return `The input video must be 1 to 30 seconds long for extension (got ${f.duration.toFixed(2)} s).`;
+  if (Math.abs(f.fps - 24) > 0.01) return `The input video must be 24 fps for extension (got ${Number(f.fps.toFixed(3))}).`;
+  const sizes = ['1280x720', '1920x1080', '3840x2160', '720x1280', '1080x1920', '2160x3840'];
+  if (!sizes.includes(`${f.width}x${f.height}`)) return `The input video must be 720p, 1080p or 4k in 16:9 or 9:16 for extension (got ${f.width}x${f.height}).`;
+  return null;
+}
+
+export interface VideoFacts { format: string; duration: number; width: number; height: number; fps: number }
+
+const probed = new Map<string, VideoFacts | null>();
+/** What ffprobe reads in a clip (null: not a video it can decode); cached by content. */
+export function probeVideo(bytes: Buffer): VideoFacts | null {
+  const key = createHash('sha256').update(bytes).digest('hex');
+  if (probed.has(key)) return probed.get(key)!;
+  const dir = mkdtempSync(join(tmpdir(), 'reelay-probe-'));
+  let facts: VideoFacts | null = null;
+  try {
+    writeFileSync(join(dir, 'in'), bytes);
+    const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate:format=format_name,duration', '-of', 'json', join(dir, 'in')], { encoding: 'utf8' });
+    const j = JSON.parse(out) as { streams?: { width?: number; height?: number; r_frame_rate?: string }[]; format?: { format_name?: string; duration?: string } };
+    const s = j.streams?.[0];
+    const [num, den] = (s?.r_frame_rate ?? '0/1').split('/').map(Number) as [number, number];
+    if (s?.width && s.height) facts = { format: j.format?.format_name ?? '', duration: Number(j.format?.duration ?? 0), width: s.width, height: s.height, fps: den ? num / den : 0 };
+  } catch {
+    facts = null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  probed.set(key, facts);
+  return facts;
+}
+
+const clips = new Map<string, Buffer>();
+/** A real H.264 MP4 (a test pattern) of the given size, frame rate and length, rendered once per process. */
+export function renderClip(o: { width: number; height: number; fps?: number; seconds?: number; audio?: boolean }): Buffer {
+  const { width, height, fps = 24, seconds = 1, audio = false } = o;
+  const key = `${width}x${height}@${fps}:${seconds}:${audio}`;
+  const cached = clips.get(key);
+  if (cached) return cached;
+  const dir = mkdtempSync(join(tmpdir(), 'reelay-clip-'));
+  try {
+    const out = join(dir, 'clip.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`,
+      ...(audio ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'] : []), '-t', String(seconds),
+      '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '40', ...(audio ? ['-c:a', 'aac', '-shortest'] : []), out]);
+    const clip = readFileSync(out);
+    clips.set(key, clip);
+    return clip;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

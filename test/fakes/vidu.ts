@@ -1,4 +1,4 @@
-// A strict stand-in for Vidu's enterprise API (UPSTREAM.md §4): /img2video, /tasks/{id}/creations,
+// A strict stand-in for Vidu's enterprise API (UPSTREAM.md §4): /img2video, /start-end2video, /reference2video, /tasks/{id}/creations,
 // /tasks/{id}/cancel, `Authorization: Token`, Vidu's error envelope and codes. Written from the doc, not from our adapter.
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -28,42 +28,118 @@ export const IMG2VIDEO_MODELS: Record<string, ModelRules> = {
   'viduq1-classic': rules([5], ['1080p'], '1080p'),
   'vidu2.0': { seconds: [4, 8], defaultSeconds: 4, resolutions: (s) => (s === 8 ? ['720p'] : ['360p', '720p', '1080p']), defaultResolution: '720p' },
 };
-/** Served by Vidu, but only on /reference2video. */
-const REFERENCE_ONLY = new Set(['viduq3', 'viduq3-mix']);
+/** Every model's limits: img2video's, and the two served only on /reference2video (§4: 3–16 s, 540p–1080p / 1–16 s, 720p–1080p). */
+const MODELS: Record<string, ModelRules> = {
+  ...IMG2VIDEO_MODELS,
+  viduq3: rules(range(3, 16), ['540p', '720p', '1080p']),
+  'viduq3-mix': rules(range(1, 16), ['720p', '1080p']),
+};
+export type ViduCreate = 'img2video' | 'start-end2video' | 'reference2video';
+const ALL: ViduCreate[] = ['img2video', 'start-end2video', 'reference2video'];
+/** The §4 table's "endpoints" column (text2video left out: nothing here serves it). */
+export const ENDPOINTS: Record<string, ViduCreate[]> = {
+  'viduq4-preview': ['img2video', 'reference2video'],
+  'viduq3-pro': ['img2video', 'start-end2video'], 'viduq3-turbo': ['img2video', 'start-end2video'],
+  'viduq3-pro-fast': ['img2video'],
+  viduq3: ['reference2video'], 'viduq3-mix': ['reference2video'],
+  'viduq2-pro': ['img2video', 'start-end2video'], 'viduq2-turbo': ['img2video', 'start-end2video'], 'viduq2-pro-fast': ['img2video', 'start-end2video'],
+  viduq1: ALL, 'viduq1-classic': ALL, 'vidu2.0': ALL,
+};
+/** The model's limits on an endpoint: q2's start-end renders 1–8 s (§4). */
+const limitsOf = (model: string, endpoint: ViduCreate): ModelRules =>
+  (endpoint === 'start-end2video' && model.startsWith('viduq2') ? { ...MODELS[model]!, seconds: range(1, 8) } : MODELS[model]!);
+
 const FIELDS = new Set(['model', 'images', 'prompt', 'duration', 'seed', 'resolution', 'movement_amplitude', 'bgm', 'audio', 'audio_type',
   'voice_id', 'is_rec', 'off_peak', 'watermark', 'wm_position', 'wm_url', 'payload', 'callback_url']);
+/** §4: aspect_ratio is text2video/reference2video only; subjects is reference2video's. */
+const REFERENCE_FIELDS = new Set([...FIELDS, 'aspect_ratio', 'subjects']);
 /** "The whole HTTP body ≤ 20 MB": the smaller reading of MB. */
 export const VIDU_MAX_BODY = 20_000_000;
 
 export interface ViduRefusal { status: number; reason: string; message: string }
 const no = (reason: string, message: string, status = 400): ViduRefusal => ({ status, reason, message });
+const IMAGE = /^data:image\/(png|jpeg|jpg|webp);base64,[A-Za-z0-9+/]+=*$|^https?:\/\/\S+$/;
 
 /** Vidu's checks of an img2video body that need no decoding; the fake also decodes the image (imageProblem). */
-export function checkImg2Video(b: unknown): ViduRefusal | null {
+export const checkImg2Video = (b: unknown) => checkCreate('img2video', b);
+
+/** Vidu's checks of a create body on `endpoint` that need no decoding; the fake also decodes the images (imageProblem, pairProblem). */
+export function checkCreate(endpoint: ViduCreate, b: unknown): ViduRefusal | null {
   if (!b || typeof b !== 'object' || Array.isArray(b)) return no('BadRequest', 'request body must be a JSON object');
   const body = b as Record<string, unknown>;
-  for (const k of Object.keys(body)) if (!FIELDS.has(k)) return no('FieldUnwanted', `field ${k} is not accepted by img2video`);
+  const fields = endpoint === 'reference2video' ? REFERENCE_FIELDS : FIELDS;
+  for (const k of Object.keys(body)) if (!fields.has(k)) return no('FieldUnwanted', `field ${k} is not accepted by ${endpoint}`);
   if (body.model === undefined) return no('FieldLacking', 'model is required');
-  if (REFERENCE_ONLY.has(body.model as string)) return no('FieldInvalid', `model ${String(body.model)} does not support img2video`);
-  const model = IMG2VIDEO_MODELS[body.model as string];
-  if (!model) return no('FieldInvalid', `model ${String(body.model)} is invalid`);
-  if (body.images === undefined) return no('FieldLacking', 'images is required');
-  if (!Array.isArray(body.images) || body.images.length !== 1) return no('FieldItemCountOutOfRange', 'images must contain exactly 1 image for img2video');
-  const img = body.images[0];
-  if (typeof img !== 'string' || !(/^data:image\/(png|jpeg|jpg|webp);base64,[A-Za-z0-9+/]+=*$/.test(img) || /^https?:\/\/\S+$/.test(img))) {
-    return no('ImageFormatInvalid', 'images[0] must be a URL or a data:image/(png|jpeg|jpg|webp);base64 URI');
-  }
+  const name = String(body.model);
+  if (!MODELS[name]) return no('FieldInvalid', `model ${name} is invalid`);
+  if (!ENDPOINTS[name]!.includes(endpoint)) return no('FieldInvalid', `model ${name} does not support ${endpoint}`);
+  const images = imagesProblem(endpoint, body);
+  if (images) return images;
   if (body.prompt !== undefined && (typeof body.prompt !== 'string' || [...body.prompt].length > 5000)) return no('FieldInvalid', 'prompt must be a string of at most 5000 characters');
+  // [U] Not in UPSTREAM.md: a public Vidu client (ComfyUI's) refuses reference2video without a prompt, as Vidu's page marks it required.
+  if (endpoint === 'reference2video' && !body.prompt) return no('FieldLacking', 'prompt is required for reference2video');
+  const model = limitsOf(name, endpoint);
   const seconds = body.duration ?? model.defaultSeconds;
-  if (typeof seconds !== 'number' || !model.seconds.includes(seconds)) return no('FieldInvalid', `duration ${String(seconds)} is not supported by ${String(body.model)}`);
+  if (typeof seconds !== 'number' || !model.seconds.includes(seconds)) return no('FieldInvalid', `duration ${String(seconds)} is not supported by ${name}${endpoint === 'img2video' ? '' : ` on ${endpoint}`}`);
   const resolution = body.resolution ?? model.defaultResolution;
-  if (typeof resolution !== 'string' || !model.resolutions(seconds).includes(resolution)) return no('FieldInvalid', `resolution ${String(resolution)} is not supported by ${String(body.model)} at ${seconds}s`);
+  if (typeof resolution !== 'string' || !model.resolutions(seconds).includes(resolution)) return no('FieldInvalid', `resolution ${String(resolution)} is not supported by ${name} at ${seconds}s`);
+  const ratios = ['16:9', '9:16', '1:1', ...(name.startsWith('viduq3') ? ['4:3', '3:4'] : [])];
+  if (body.aspect_ratio !== undefined && !ratios.includes(body.aspect_ratio as string)) return no('FieldInvalid', `aspect_ratio ${String(body.aspect_ratio)} is not supported by ${name}; use ${ratios.join(', ')}`);
+  return scalarProblem(body);
+}
+
+/** images: exactly 1 (img2video), exactly 2, start then end (start-end2video), or 1–7 — or subjects instead — (reference2video). */
+function imagesProblem(endpoint: ViduCreate, body: Record<string, unknown>): ViduRefusal | null {
+  if (endpoint === 'reference2video' && body.subjects !== undefined) {
+    if (body.images !== undefined) return no('FieldInvalid', 'images and subjects cannot both be set');
+    return subjectsProblem(body.subjects);
+  }
+  if (body.images === undefined) return no('FieldLacking', 'images is required');
+  const count = endpoint === 'img2video' ? [1, 1] : endpoint === 'start-end2video' ? [2, 2] : [1, 7];
+  if (!Array.isArray(body.images) || body.images.length < count[0]! || body.images.length > count[1]!) {
+    const want = endpoint === 'img2video' ? 'exactly 1 image' : endpoint === 'start-end2video' ? 'exactly 2 images (start, end)' : '1 to 7 images';
+    return no('FieldItemCountOutOfRange', `images must contain ${want} for ${endpoint}`);
+  }
+  const i = body.images.findIndex((img) => typeof img !== 'string' || !IMAGE.test(img));
+  return i < 0 ? null : no('ImageFormatInvalid', `images[${i}] must be a URL or a data:image/(png|jpeg|jpg|webp);base64 URI`);
+}
+
+/** §4: subjects: [{name|id, images (≤ 3), voice_id?}], named `@name` in the prompt. */
+function subjectsProblem(subjects: unknown): ViduRefusal | null {
+  if (!Array.isArray(subjects) || subjects.length < 1 || subjects.length > 7) return no('FieldItemCountOutOfRange', 'subjects must contain 1 to 7 subjects');
+  for (const [i, s] of subjects.entries()) {
+    const sub = (s ?? {}) as Record<string, unknown>;
+    if (typeof sub.name !== 'string' && typeof sub.id !== 'string') return no('FieldLacking', `subjects[${i}] needs a name or an id`);
+    const imgs = sub.images;
+    if (!Array.isArray(imgs) || imgs.length < 1 || imgs.length > 3) return no('FieldItemCountOutOfRange', `subjects[${i}].images must contain 1 to 3 images`);
+    if (imgs.some((img) => typeof img !== 'string' || !IMAGE.test(img))) return no('ImageFormatInvalid', `subjects[${i}].images must be URLs or data:image/(png|jpeg|jpg|webp);base64 URIs`);
+  }
+  return null;
+}
+
+function scalarProblem(body: Record<string, unknown>): ViduRefusal | null {
   if (body.seed !== undefined && (!Number.isInteger(body.seed) || (body.seed as number) < 0 || (body.seed as number) > 2147483647)) return no('FieldInvalid', 'seed must be an integer in [0, 2147483647]');
   for (const k of ['audio', 'is_rec', 'off_peak', 'bgm', 'watermark'] as const) if (body[k] !== undefined && typeof body[k] !== 'boolean') return no('FieldInvalid', `${k} must be a boolean`);
   if (body.audio_type !== undefined && !['all', 'speech_only', 'sound_effect_only'].includes(body.audio_type as string)) return no('FieldInvalid', 'audio_type must be all, speech_only or sound_effect_only');
   if (body.movement_amplitude !== undefined && !['auto', 'small', 'medium', 'large'].includes(body.movement_amplitude as string)) return no('FieldInvalid', 'movement_amplitude is invalid');
   for (const k of ['voice_id', 'callback_url', 'wm_url', 'wm_position', 'payload'] as const) if (body[k] !== undefined && typeof body[k] !== 'string') return no('FieldInvalid', `${k} must be a string`);
   if (typeof body.payload === 'string' && body.payload.length > 1_048_576) return no('FieldInvalid', 'payload must be at most 1048576 characters');
+  return null;
+}
+
+type Decoded = { format: string; width: number; height: number };
+
+/**
+ * start-end2video: the two frames' "resolution ratio" within 0.8–1.25 (§4). Read both ways [U] — as the
+ * ratio of their aspect ratios (ComfyUI's client check) and of their pixel counts — and refused if either is out.
+ */
+export function pairProblem(start: Decoded, end: Decoded): ViduRefusal | null {
+  if (start.format === 'url' || end.format === 'url') return null;
+  const aspect = (start.width / start.height) / (end.width / end.height);
+  const pixels = (start.width * start.height) / (end.width * end.height);
+  for (const [what, r] of [['aspect ratios', aspect], ['resolutions', pixels]] as const) {
+    if (r < 0.8 || r > 1.25) return no('FieldInvalid', `the ${what} of the start and end images must be within 0.8–1.25 of each other (got ${r.toFixed(3)})`);
+  }
   return null;
 }
 
@@ -101,8 +177,8 @@ export interface ViduFake extends FakeServer {
   cancelled: string[];
   /** The state each poll answered, in order. */
   answered: { id: string; state: string }[];
-  /** Every accepted img2video body: its size in bytes and the image as decoded. */
-  created: { id: string; bytes: number; body: Record<string, unknown>; image: { format: string; width: number; height: number } }[];
+  /** Every accepted create: its endpoint, size in bytes, body and the images as decoded (`image`: the first). */
+  created: { id: string; endpoint: ViduCreate; bytes: number; body: Record<string, unknown>; image: Decoded; images: Decoded[] }[];
   /**
    * When set, a task created with `callback_url` finishes this long after
    * creation and Vidu POSTs a signed callback (UPSTREAM.md §4) to that URL.
@@ -165,20 +241,28 @@ export async function startViduFake(apiKey: string): Promise<ViduFake> {
   }
   const err = (res: ServerResponse, r: ViduRefusal) => sendJson(res, r.status, viduError(r.status, r.message, r.reason));
 
-  async function create(res: ServerResponse, b: unknown, bytes: number) {
+  async function create(res: ServerResponse, endpoint: ViduCreate, b: unknown, bytes: number) {
     if (play(fake.script!.submit.shift(), res)) return;
-    const refused = checkImg2Video(b);
+    const refused = checkCreate(endpoint, b);
     if (refused) return err(res, refused);
     const body = b as Record<string, unknown>;
-    const image = await imageProblem((body.images as string[])[0]!);
-    if ('refusal' in image) return err(res, image.refusal);
+    const uris = Array.isArray(body.images) ? body.images as string[]
+      : (body.subjects as { images: string[] }[]).flatMap((s) => s.images);
+    const images: Decoded[] = [];
+    for (const uri of uris) {
+      const image = await imageProblem(uri);
+      if ('refusal' in image) return err(res, image.refusal);
+      images.push(image);
+    }
+    const pair = endpoint === 'start-end2video' ? pairProblem(images[0]!, images[1]!) : null;
+    if (pair) return err(res, pair);
     if (fake.unavailableModels!.includes(body.model as string)) return err(res, no('ModelUnavailable', `model ${String(body.model)} is unavailable`));
     const credits = (body.duration as number | undefined ?? 5) * (body.off_peak ? 1 : 2) + (body.is_rec ? 10 : 0);
     if (fake.accountCredits !== null && fake.accountCredits! < credits) return err(res, no('CreditInsufficient', 'credit insufficient'));
     if (fake.accountCredits !== null) fake.accountCredits! -= credits;
     const id = String(randomInt(1e12, 1e13));
     tasks.set(id, { polls: 0, outcome: fake.outcome!, failCode: fake.failCode!, offPeak: body.off_peak === true, state: 'created', credits });
-    fake.created!.push({ id, bytes, body, image });
+    fake.created!.push({ id, endpoint, bytes, body, image: images[0]!, images });
     if (typeof body.callback_url === 'string' && fake.callbackAfterMs !== null) {
       const url = body.callback_url;
       setTimeout(() => void callBack(id, url), fake.callbackAfterMs).unref();
@@ -212,9 +296,10 @@ export async function startViduFake(apiKey: string): Promise<ViduFake> {
       return void res.end('<html><body><h1>413 Request Entity Too Large</h1></body></html>');
     }
     if (req.headers.authorization !== `Token ${apiKey}`) return err(res, no('Unauthorized', 'invalid api key', 401));
-    if (path === '/ent/v2/img2video' && req.method === 'POST') {
+    const endpoint = /^\/ent\/v2\/(img2video|start-end2video|reference2video)$/.exec(path)?.[1] as ViduCreate | undefined;
+    if (endpoint && req.method === 'POST') {
       if (!isJson(req) || typeof rec.body !== 'object') return err(res, no('BadRequest', 'body must be JSON (application/json)'));
-      return create(res, rec.body, raw.length);
+      return create(res, endpoint, rec.body, raw.length);
     }
     const creations = /^\/ent\/v2\/tasks\/([^/]+)\/creations$/.exec(path);
     if (creations && req.method === 'GET') {

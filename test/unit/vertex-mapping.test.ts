@@ -5,7 +5,7 @@ import { loadCatalog } from '../../src/domain/catalog.ts';
 import type { UpstreamJob } from '../../src/providers/upstream/upstream-provider.ts';
 import { vertexBaseUrl } from '../../src/providers/vertex/endpoint.ts';
 import { publisherModelPath, vertexModelPath, vertexRequest } from '../../src/providers/vertex/request-mapping.ts';
-import { checkBody } from '../fakes/vertex.ts';
+import { checkBody, renderClip } from '../fakes/vertex.ts';
 
 const catalog = loadCatalog();
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
@@ -103,14 +103,17 @@ describe('the fake refuses what Vertex refuses', () => {
   });
 
   it('references and extension need 8 s on the GA ids; up to 3 asset references', () => {
-    expect(checkBody(withInstance({ referenceImages: [ref, ref, ref] }), 'veo-3.1-generate-001')).toBeNull();
-    expect(checkBody(withInstance({ referenceImages: [ref] }), 'veo-3.1-fast-generate-001')).toBeNull();
-    const short = withInstance({ referenceImages: [ref] });
+    const refsOnly = (refs: unknown[]) => { const b = base(); delete b.instances[0]!.image; b.instances[0]!.referenceImages = refs; return b; };
+    expect(checkBody(refsOnly([ref, ref, ref]), 'veo-3.1-generate-001')).toBeNull();
+    expect(checkBody(refsOnly([ref]), 'veo-3.1-fast-generate-001')).toBeNull();
+    const short = refsOnly([ref]);
     short.parameters.durationSeconds = 6;
     expect(checkBody(short, 'veo-3.1-generate-001')).toBe('durationSeconds 6 is not supported with referenceImages; it requires durationSeconds 8.');
-    expect(checkBody(withInstance({ referenceImages: [ref, ref, ref, ref] }), 'veo-3.1-generate-001')).toBe('instances[0].referenceImages takes 1 to 3 images.');
-    expect(checkBody(withInstance({ referenceImages: [{ ...ref, referenceType: 'style' }] }), 'veo-3.1-generate-001')).toContain('referenceType "style" is not supported');
-    const ext = withInstance({ video: { bytesBase64Encoded: 'AAAA', mimeType: 'video/mp4' } });
+    expect(checkBody(refsOnly([ref, ref, ref, ref]), 'veo-3.1-generate-001')).toBe('instances[0].referenceImages takes 1 to 3 images.');
+    expect(checkBody(refsOnly([{ ...ref, referenceType: 'style' }]), 'veo-3.1-generate-001')).toContain('referenceType "style" is not supported');
+    const ext = base();
+    delete ext.instances[0]!.image;
+    ext.instances[0]!.video = { bytesBase64Encoded: b64(renderClip({ width: 1280, height: 720 })), mimeType: 'video/mp4' };
     expect(checkBody(ext, 'veo-3.1-generate-001')).toBeNull();
     ext.parameters.durationSeconds = 4;
     expect(checkBody(ext, 'veo-3.1-generate-001')).toBe('durationSeconds 4 is not supported with video extension; it requires durationSeconds 8.');

@@ -1,13 +1,15 @@
-import { invalidResponse } from '../upstream/http-call.ts';
+import { failure } from '../../domain/failures.ts';
+import { invalidResponse, type CallFailed } from '../upstream/http-call.ts';
 import { downloadFromUpstream, type DownloadLimits, type OutboundPolicy } from '../upstream/download.ts';
 import type { PollOutcome, SubmitOutcome, UpstreamAdapter, UpstreamJob } from '../upstream/upstream-provider.ts';
 import { checkGemini } from './check.ts';
-import { asContentBlock, classifyCall, lostJob, namesField } from './errors.ts';
+import { asContentBlock, classifyCall, isKeyInvalid, lostJob, namesField, readGoogleError } from './errors.ts';
 import { geminiCall, LABEL } from './gemini-call.ts';
 import {
   INTERACTION_PREFIX, INTERACTIONS_PATH, interactionId, interactionPath, omniRequest, readInteraction, usesInteractions, type OmniFields,
 } from './interactions-mapping.ts';
-import { isOperationName, readOperation, veoCreatePath, veoRequest } from './veo-mapping.ts';
+import { omniInputProblem } from './omni-input.ts';
+import { isOperationName, readOperation, veoCreatePath, veoInputProblem, veoRequest } from './veo-mapping.ts';
 
 export interface GeminiOptions {
   apiKey: string;
@@ -17,6 +19,14 @@ export interface GeminiOptions {
   download: DownloadLimits;
   policy: OutboundPolicy;
 }
+
+/**
+ * A create refused after it sent an extension source by URI, in a way the
+ * bytes may fix: the file expired, is another key's, or the field is read
+ * differently. Never a refused key, which no body changes.
+ */
+const sourceRefused = (r: CallFailed) =>
+  (r.status === 400 || r.status === 403 || r.status === 404) && !isKeyInvalid(readGoogleError(r.body, 'http'));
 
 /** A done answer may carry the clip inline (encodedVideo, or inline `data`): read up to 256 MB. */
 const POLL_MAX_BYTES = 256 * 1024 * 1024;
@@ -34,8 +44,23 @@ export function geminiAdapter(o: GeminiOptions): UpstreamAdapter {
   // [U] fields the service may refuse: learnt once per channel from a 400 naming them, then left out.
   const omniFields: OmniFields = { responseModalities: true, seed: true };
 
+  /** An extension source is sent by URI only when it is a file of this API (files live 2 days, per key). */
+  const ownFile = (uri: string | undefined) => {
+    try {
+      return uri !== undefined && new URL(uri).origin === origin;
+    } catch {
+      return false;
+    }
+  };
+  const rejected = (problem: string): SubmitOutcome => ({ ok: false, failure: failure('upstream_rejected', 'request', `${LABEL}: ${problem}.`) });
+
   async function submitVeo(job: UpstreamJob, signal: AbortSignal): Promise<SubmitOutcome> {
-    const r = await call('POST', veoCreatePath(job.upstreamModel), signal, veoRequest(job));
+    const problem = veoInputProblem(job);
+    if (problem) return rejected(problem);
+    const byUri = ownFile(job.extend?.upstreamUri);
+    let r = await call('POST', veoCreatePath(job.upstreamModel), signal, veoRequest(job, { videoUri: byUri }));
+    // The file may have expired or belong to another key: once more with the bytes.
+    if (!r.ok && byUri && sourceRefused(r)) r = await call('POST', veoCreatePath(job.upstreamModel), signal, veoRequest(job));
     if (!r.ok) return { ok: false, failure: classifyCall(r, 'create', LABEL) };
     const name = r.body.name;
     if (typeof name !== 'string' || !isOperationName(name)) return { ok: false, failure: invalidResponse(LABEL, 'an operation name') };
@@ -43,15 +68,20 @@ export function geminiAdapter(o: GeminiOptions): UpstreamAdapter {
   }
 
   async function submitOmni(job: UpstreamJob, signal: AbortSignal): Promise<SubmitOutcome> {
-    // At most one resend per uncertain field (response_modalities, seed).
-    for (let attempt = 0; ; attempt++) {
-      const r = await call('POST', INTERACTIONS_PATH, signal, omniRequest(job, omniFields));
+    const problem = omniInputProblem(job);
+    if (problem) return rejected(problem);
+    let videoUri = ownFile(job.extend?.upstreamUri);
+    // At most one resend per uncertain field (response_modalities, seed) and one for a source sent by URI:
+    // each resend turns a flag off for good.
+    for (;;) {
+      const r = await call('POST', INTERACTIONS_PATH, signal, omniRequest(job, omniFields, { videoUri }));
       if (r.ok) {
         const id = interactionId(r.body);
         return id ? { ok: true, id: `${INTERACTION_PREFIX}${id}` } : { ok: false, failure: invalidResponse(LABEL, 'an interaction id') };
       }
-      if (attempt < 2 && omniFields.responseModalities && namesField(r, 'response_modalities')) omniFields.responseModalities = false;
-      else if (attempt < 2 && omniFields.seed && namesField(r, 'seed')) omniFields.seed = false;
+      if (omniFields.responseModalities && namesField(r, 'response_modalities')) omniFields.responseModalities = false;
+      else if (omniFields.seed && namesField(r, 'seed')) omniFields.seed = false;
+      else if (videoUri && sourceRefused(r)) videoUri = false;
       else return { ok: false, failure: asContentBlock(classifyCall(r, 'create', LABEL)) };
     }
   }

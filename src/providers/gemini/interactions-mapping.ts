@@ -1,9 +1,10 @@
 import { failure } from '../../domain/failures.ts';
 import { redact } from '../upstream/http-call.ts';
-import { imageMime, resolutionName } from '../upstream/job-facts.ts';
+import { resolutionName } from '../upstream/job-facts.ts';
 import type { PollOutcome, UpstreamJob } from '../upstream/upstream-provider.ts';
 import { classifyJobError, lostJob, quota } from './errors.ts';
 import { LABEL } from './gemini-call.ts';
+import { omniInput } from './omni-input.ts';
 
 /** Our job ids for interactions carry this prefix, so poll/cancel tell them from a Veo operation name (`models/…`). */
 export const INTERACTION_PREFIX = 'interactions/';
@@ -31,16 +32,13 @@ const INT32_SPAN = 2 ** 31;
  *   without it (OmniFields).
  * - There is no negative-prompt field; the user's negative prompt would
  *   otherwise be dropped, so it is appended to the prompt as an instruction.
+ * - Last frame, references and extension are parts plus the task (omni-input.ts);
+ *   the job must pass omniInputProblem first.
  */
-export function omniRequest(job: UpstreamJob, send: OmniFields = { responseModalities: true, seed: true }) {
+export function omniRequest(job: UpstreamJob, send: OmniFields = { responseModalities: true, seed: true }, o: { videoUri?: boolean } = {}) {
   const text = job.negativePrompt ? `${job.prompt}\n\nAvoid: ${job.negativePrompt}` : job.prompt;
-  const input = [
-    ...job.images.map((data) => ({ type: 'image', mime_type: imageMime(data), data: data.toString('base64') })),
-    { type: 'text', text },
-  ];
-  const generationConfig: Record<string, unknown> = {
-    video_config: { task: job.images.length ? 'image_to_video' : 'text_to_video' },
-  };
+  const { task, input } = omniInput(job, text, o.videoUri === true);
+  const generationConfig: Record<string, unknown> = { video_config: { task } };
   if (send.seed) generationConfig.seed = job.seed % INT32_SPAN;
   return {
     model: job.upstreamModel,
@@ -48,6 +46,7 @@ export function omniRequest(job: UpstreamJob, send: OmniFields = { responseModal
     background: true,
     // [U] one working client omits it; the adapter drops it after a 400 naming it.
     ...(send.responseModalities ? { response_modalities: ['video'] } : {}),
+    // An extension's duration is what it adds (the job's seconds), within Omni's 3–10 s.
     response_format: { type: 'video', aspect_ratio: job.aspectRatio, resolution: resolutionName(job), duration: `${job.seconds}s`, delivery: 'uri' },
     generation_config: generationConfig,
   };

@@ -1,42 +1,55 @@
 import { failure } from '../../domain/failures.ts';
 import { invalidResponse, redact } from '../upstream/http-call.ts';
-import { imageMime, isVeo2, resolutionName } from '../upstream/job-facts.ts';
+import type { ExtendSource } from '../provider.ts';
+import { isVeo2, resolutionName } from '../upstream/job-facts.ts';
 import type { PollOutcome, UpstreamJob } from '../upstream/upstream-provider.ts';
 import { classifyJobError } from './errors.ts';
 import { LABEL } from './gemini-call.ts';
+import { veoInstance, veoLength, veoMode, type VeoMode } from '../vertex/veo-instance.ts';
 
 /**
- * The only image spelling the Gemini API takes for Veo: it answers
- * `{"inlineData": …}` with 400 "`inlineData` isn't supported by this model",
- * whatever some REST samples show (UPSTREAM.md §1.1).
+ * The extension input as the SDK sends it (§1.1, §2: `{uri, encodedVideo,
+ * encoding}`): the Files-API URI of an earlier Veo output when we have it
+ * (no upload; files live 2 days), else the bytes.
  */
-const image = (data: Buffer) => ({ bytesBase64Encoded: data.toString('base64'), mimeType: imageMime(data) });
+const geminiVideo = (byUri: boolean) => (src: ExtendSource) => (byUri && src.upstreamUri
+  ? { uri: src.upstreamUri }
+  : { encodedVideo: src.video.toString('base64'), encoding: src.mimeType });
+
+/** Why the Gemini API's Veo cannot take this job's inputs (a request fault), or null. */
+export function veoInputProblem(job: UpstreamJob): string | null {
+  const m = veoMode(job);
+  return 'problem' in m ? m.problem : null;
+}
 
 /**
  * Our job → the `predictLongRunning` body (UPSTREAM.md §1.1), for the
- * upstream id the channel maps to (never the public model id).
+ * upstream id the channel maps to (never the public model id). Images are
+ * `{bytesBase64Encoded, mimeType}` (veo-instance.ts): `inlineData` is a 400.
  *
  * Never sent: seed, generateAudio, fps, storageUri, compressionQuality,
  * resizeMode, mask, labels — Vertex-only fields the SDK refuses in Gemini mode;
- * audio is always on for Veo 3.x here.
+ * audio is always on for Veo 3.x here. The job must pass veoInputProblem first;
+ * `videoUri`: send an extension's source by its Files-API URI.
  */
-export function veoRequest(job: UpstreamJob) {
-  const [first, last] = job.images;
-  const instance: Record<string, unknown> = { prompt: job.prompt };
-  if (first) instance.image = image(first);
-  if (last) instance.lastFrame = image(last);
+export function veoRequest(job: UpstreamJob, o: { videoUri?: boolean } = {}) {
+  const m = veoMode(job);
+  if ('problem' in m) throw new Error(`veoRequest: ${m.problem}`);
+  const mode: VeoMode = m.mode;
+  const length = veoLength(job, mode, resolutionName(job));
   const parameters: Record<string, unknown> = {
     aspectRatio: job.aspectRatio,
     // A JSON number, as the SDK sends it (the docs' string form is accepted too).
-    durationSeconds: job.seconds,
+    durationSeconds: length.durationSeconds,
   };
   // Veo 2 has no resolution parameter.
-  if (!isVeo2(job.upstreamModel)) parameters.resolution = resolutionName(job);
+  if (!isVeo2(job.upstreamModel)) parameters.resolution = length.resolution;
   if (job.negativePrompt) parameters.negativePrompt = job.negativePrompt;
-  // Image inputs take only allow_adult (also the only value in the EU/UK/CH/MENA).
-  parameters.personGeneration = 'allow_adult';
+  // Images and references take only allow_adult (also the only value in the EU/UK/CH/MENA). §1.1 gives
+  // allow_all for extension, but allow_adult is all some regions have: left to the service's default there.
+  if (mode !== 'extend') parameters.personGeneration = 'allow_adult';
   parameters.sampleCount = 1;
-  return { instances: [instance], parameters };
+  return { instances: [veoInstance(job, mode, geminiVideo(o.videoUri === true))], parameters };
 }
 
 export const veoCreatePath = (upstreamModel: string) => `/v1beta/models/${encodeURIComponent(upstreamModel)}:predictLongRunning`;

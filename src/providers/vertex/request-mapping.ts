@@ -1,7 +1,7 @@
-import { imageMime, resolutionName } from '../upstream/job-facts.ts';
+import type { ExtendSource } from '../provider.ts';
+import { resolutionName } from '../upstream/job-facts.ts';
 import type { UpstreamJob } from '../upstream/upstream-provider.ts';
-
-const image = (data: Buffer) => ({ bytesBase64Encoded: data.toString('base64'), mimeType: imageMime(data) });
+import { veoInstance, veoLength, veoMode, type VeoMode } from './veo-instance.ts';
 
 /**
  * Veo 2 (retired on Vertex 2026-06-30) had no `resolution` or audio. Only an
@@ -11,29 +11,47 @@ const image = (data: Buffer) => ({ bytesBase64Encoded: data.toString('base64'), 
 const isVeo2 = (upstreamModel: string) => upstreamModel.startsWith('veo-2');
 
 /**
+ * The extension input (§3: `{bytesBase64Encoded | gcsUri, mimeType}`, an MP4):
+ * by reference when the source is an object in the channel's own bucket (no
+ * upload of a large clip), else the bytes.
+ */
+const vertexVideo = (byGcsUri: boolean) => (src: ExtendSource) => (byGcsUri && src.upstreamUri
+  ? { gcsUri: src.upstreamUri, mimeType: src.mimeType }
+  : { bytesBase64Encoded: src.video.toString('base64'), mimeType: src.mimeType });
+
+/** Why Vertex's Veo cannot take this job's inputs (a request fault), or null. */
+export function vertexInputProblem(job: UpstreamJob): string | null {
+  const m = veoMode(job);
+  return 'problem' in m ? m.problem : null;
+}
+
+/**
  * Our job → the Vertex AI Veo `predictLongRunning` body (UPSTREAM.md §3).
  * Everything that depends on the model is read from `upstreamModel`, the id
  * this channel sends, never from the public model the client named.
  * With `storageUri` (a `gs://bucket/prefix/`) Vertex writes the video there
  * and answers with its gcsUri instead of inline base64, which keeps large
- * 1080p/4k results out of the poll answer.
+ * 1080p/4k results out of the poll answer. `videoGcsUri`: send an extension's
+ * source by its gs:// URI (the caller checked it is in the channel's bucket).
+ * The job must pass vertexInputProblem first.
  */
-export function vertexRequest(job: UpstreamJob, o: { storageUri?: string | undefined } = {}) {
-  const [first, last] = job.images;
-  const instance: Record<string, unknown> = { prompt: job.prompt };
-  if (first) instance.image = image(first);
-  if (last) instance.lastFrame = image(last);
+export function vertexRequest(job: UpstreamJob, o: { storageUri?: string | undefined; videoGcsUri?: boolean } = {}) {
+  const m = veoMode(job);
+  if ('problem' in m) throw new Error(`vertexRequest: ${m.problem}`);
+  const mode: VeoMode = m.mode;
+  const instance = veoInstance(job, mode, vertexVideo(o.videoGcsUri === true));
+  const length = veoLength(job, mode, resolutionName(job));
   const parameters: Record<string, unknown> = {
     aspectRatio: job.aspectRatio,
     // A JSON integer, as Vertex wants (the Gemini API also took a string); the catalog's durations are integers.
-    durationSeconds: job.seconds,
+    durationSeconds: length.durationSeconds,
     sampleCount: 1,
     // uint32 on Vertex; submit already refuses seeds outside 0–4294967295, so it is sent as is.
     seed: job.seed,
     personGeneration: 'allow_adult',
   };
   if (!isVeo2(job.upstreamModel)) {
-    parameters.resolution = resolutionName(job);
+    parameters.resolution = length.resolution;
     parameters.generateAudio = job.generateAudio;
   }
   if (job.negativePrompt) parameters.negativePrompt = job.negativePrompt;

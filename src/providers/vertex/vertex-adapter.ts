@@ -5,7 +5,7 @@ import type { ChannelCheck, DownloadOutcome, UpstreamAdapter } from '../upstream
 import { DEFAULT_STORAGE_BASE_URL, downloadGcsObject } from './cloud-storage.ts';
 import { googleError, LABEL, vertexCallFailure, type Stage } from './errors.ts';
 import { notOurs, ownObject, readOperation } from './operation.ts';
-import { publisherModelPath, vertexModelPath, vertexRequest } from './request-mapping.ts';
+import { publisherModelPath, vertexInputProblem, vertexModelPath, vertexRequest } from './request-mapping.ts';
 import { TokenError, type TokenSource } from './token-source.ts';
 
 export interface VertexOptions {
@@ -30,6 +30,9 @@ export interface VertexOptions {
  * what one string can hold; bigger results need VERTEX_STORAGE_URI.
  */
 const INLINE_ANSWER_BYTES = 256 * 1024 * 1024;
+
+/** Answers to a create that sent an extension source by its gs:// URI after which the bytes are worth a second try. */
+const REFERENCE_REFUSED = new Set([400, 403, 404]);
 
 type Answer = { ok: true; body: Record<string, unknown> } | { ok: false; failure: UpstreamFailure; call?: CallFailed };
 
@@ -82,8 +85,16 @@ export function vertexAdapter(o: VertexOptions): UpstreamAdapter {
     name: 'vertex',
     async submit(job, signal) {
       const model = job.upstreamModel;
-      const json = vertexRequest(job, { storageUri: o.storageUri });
-      const r = await send('create', { method: 'POST', path: `${modelPath(model)}:predictLongRunning`, json, model }, signal);
+      const problem = vertexInputProblem(job);
+      if (problem) return { ok: false, failure: failure('upstream_rejected', 'request', `${LABEL}: ${problem}.`) };
+      const create = (videoGcsUri: boolean) => send('create', {
+        method: 'POST', path: `${modelPath(model)}:predictLongRunning`, json: vertexRequest(job, { storageUri: o.storageUri, videoGcsUri }), model,
+      }, signal);
+      const source = job.extend?.upstreamUri;
+      const byUri = source !== undefined && ownObject(source, ownBucket) !== null;
+      let r = await create(byUri);
+      // The source object may be gone since (a lifecycle rule) or unreadable to Vertex: once more with its bytes.
+      if (!r.ok && byUri && REFERENCE_REFUSED.has(r.call?.status ?? 0)) r = await create(false);
       if (!r.ok) return { ok: false, failure: r.failure };
       const name = r.body.name;
       if (typeof name !== 'string' || modelOf(name) !== model) return { ok: false, failure: invalidResponse(LABEL, `an operation name for ${model}`) };

@@ -24,16 +24,22 @@ export function viduResolution(job: Pick<UpstreamJob, 'width' | 'height'>): stri
 /** Vidu-only options a task may carry (API.md), passed through as given. */
 const PASS_THROUGH = ['audio', 'audio_type', 'voice_id'] as const;
 
+/** Vidu's create endpoints Reelay uses (UPSTREAM.md §4); text2video is never needed: every task has an image. */
+export type ViduEndpoint = 'img2video' | 'start-end2video' | 'reference2video';
+
 /**
- * Our job → Vidu's `POST /img2video` body (UPSTREAM.md §4), the start image
- * already prepared as a data URI. `model` is the channel's upstream id, never
- * the public name. `off_peak` asks for Vidu's own off-peak mode (cheaper,
- * deferred): an off-peak task is one the user agreed to wait for.
+ * Our job → the body of Vidu's `POST /img2video`, `/start-end2video` or
+ * `/reference2video` (UPSTREAM.md §4), the images already prepared as data
+ * URIs (one start image; start and end; or 1–7 references). `model` is the
+ * channel's upstream id, never the public name. Only reference2video takes
+ * `aspect_ratio` (the others follow the start image's shape). `off_peak` asks
+ * for Vidu's own off-peak mode (cheaper, deferred): an off-peak task is one
+ * the user agreed to wait for.
  */
-export function viduRequest(job: UpstreamJob, imageUri: string, callbackUrl?: string): Record<string, unknown> {
+export function viduRequest(job: UpstreamJob, images: string | readonly string[], callbackUrl?: string, endpoint: ViduEndpoint = 'img2video'): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model: job.upstreamModel,
-    images: [imageUri],
+    images: typeof images === 'string' ? [images] : [...images],
     ...(job.prompt ? { prompt: job.prompt } : {}),
     duration: job.seconds,
     resolution: viduResolution(job),
@@ -41,6 +47,7 @@ export function viduRequest(job: UpstreamJob, imageUri: string, callbackUrl?: st
     // Billing follows generate_audio; Vidu's own `audio` option wins when given.
     audio: job.generateAudio,
   };
+  if (endpoint === 'reference2video') body.aspect_ratio = job.aspectRatio;
   for (const k of PASS_THROUGH) if (job.options[k] !== undefined) body[k] = job.options[k];
   if (job.isRec) body.is_rec = true;
   if (job.offPeak) body.off_peak = true;

@@ -2,9 +2,9 @@ import { failure } from '../../domain/failures.ts';
 import { callJson, invalidResponse, viduErrorMessage, type CallResult } from '../upstream/http-call.ts';
 import { downloadUntrusted, type DownloadLimits, type OutboundPolicy } from '../upstream/download.ts';
 import type { ChannelCheck, PollOutcome, SubmitOutcome, UpstreamAdapter, UpstreamJob } from '../upstream/upstream-provider.ts';
-import { viduRequest } from './request-mapping.ts';
-import { startImage } from './frame-image.ts';
-import { fitBody } from './body-fit.ts';
+import { viduRequest, type ViduEndpoint } from './request-mapping.ts';
+import { viduEndpoint, viduImages } from './endpoint-plan.ts';
+import { fitImages } from './body-fit.ts';
 import { LABEL, viduHttpFailure, viduTaskFailure } from './errors.ts';
 
 export interface ViduOptions {
@@ -25,7 +25,11 @@ const NO_MODEL_CHECK = 'Vidu offers no way to check a model without generating a
 
 interface Creations { state?: unknown; err_code?: unknown; creations?: { url?: unknown }[] }
 
-/** Vidu's enterprise API (UPSTREAM.md §4): create with /img2video, poll /tasks/{id}/creations, cancel /tasks/{id}/cancel. */
+/**
+ * Vidu's enterprise API (UPSTREAM.md §4): create with /img2video, /start-end2video
+ * (start and end image) or /reference2video (reference images), poll
+ * /tasks/{id}/creations, cancel /tasks/{id}/cancel. No extension.
+ */
 export function viduAdapter(o: ViduOptions): UpstreamAdapter {
   const base = o.baseUrl.replace(/\/+$/, '');
   const call = (method: 'GET' | 'POST', path: string, signal: AbortSignal, body?: string, timeoutMs = o.requestTimeoutMs): Promise<CallResult> => callJson({
@@ -36,13 +40,12 @@ export function viduAdapter(o: ViduOptions): UpstreamAdapter {
   const taskPath = (id: string) => `/tasks/${encodeURIComponent(id)}`;
 
   async function submit(job: UpstreamJob, signal: AbortSignal): Promise<SubmitOutcome> {
-    const first = job.images[0];
-    // Vidu's img2video needs exactly one image; Reelay's Vidu models always take a start frame.
-    if (!first) return { ok: false, failure: failure('upstream_rejected', 'request', `${LABEL} img2video needs a start image.`) };
-    const body = await buildBody(job, first);
+    const plan = viduEndpoint(job);
+    if ('problem' in plan) return { ok: false, failure: failure('upstream_rejected', 'request', `${plan.problem}.`) };
+    const body = await buildBody(job, plan.endpoint);
     signal.throwIfAborted();
     if (!body.ok) return { ok: false, failure: failure('upstream_rejected', 'request', `${LABEL}: ${body.reason}.`) };
-    const r = await call('POST', '/img2video', signal, body.json);
+    const r = await call('POST', `/${plan.endpoint}`, signal, body.json);
     if (!r.ok) return { ok: false, failure: viduHttpFailure(r, 'submit') };
     const raw = r.body.task_id;
     const id = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw;
@@ -50,13 +53,18 @@ export function viduAdapter(o: ViduOptions): UpstreamAdapter {
     return { ok: true, id };
   }
 
-  async function buildBody(job: UpstreamJob, image: Buffer) {
+  async function buildBody(job: UpstreamJob, endpoint: ViduEndpoint) {
+    let images: Buffer[];
     try {
-      const framed = await startImage(image, job.width, job.height);
-      return await fitBody(framed, (uri) => viduRequest(job, uri, o.callbackUrl?.(job.taskId)));
+      images = await viduImages(job, endpoint);
     } catch {
       // Inputs were checked at submit; an image sharp cannot read here is still the request's.
-      return { ok: false as const, reason: 'the start image could not be read' };
+      return { ok: false as const, reason: `${job.images.length + (job.referenceImages?.length ?? 0) > 1 ? 'an image' : 'the start image'} could not be read` };
+    }
+    try {
+      return await fitImages(images, (uris) => viduRequest(job, uris, o.callbackUrl?.(job.taskId), endpoint));
+    } catch {
+      return { ok: false as const, reason: 'an image could not be re-encoded to fit Vidu\'s 20 MB request limit' };
     }
   }
 
