@@ -16,7 +16,8 @@ export const SubmitRequest = z.object({
   duration: z.union([z.number(), z.string()]).optional().describe('Alias of seconds'),
   size: z.string().optional().describe('720p (default), 1080p, 4k, or pixels such as 1280x720'),
   negative_prompt: z.string().optional(),
-  seed: z.number().int().optional().describe('0–4294967295'),
+  // The same range as MAX_SEED in submit-rules.ts (not imported: that module imports this one).
+  seed: z.number().int().min(0).max(4294967295).optional().describe('0–4294967295; same seed and inputs, same local render'),
   generate_audio: z.boolean().optional().describe('Models with audio only (Veo 3+); default true there'),
   audio: z.boolean().optional().describe('Vidu only'),
   audio_type: z.string().optional().describe('Vidu only: all, speech_only, sound_effect_only'),
@@ -43,7 +44,7 @@ export const TaskObject = z.object({
   aspect_ratio: z.string(),
   seconds: z.string(),
   size: z.string(),
-  seed: z.number().int().nullable(),
+  seed: z.number().int().min(0).max(4294967295).nullable(),
   generate_audio: z.boolean(),
   off_peak: z.boolean(),
   is_rec: z.boolean(),
@@ -59,7 +60,7 @@ export const TaskObject = z.object({
     fps: z.number(),
     width: z.number().int(),
     height: z.number().int(),
-    seed: z.number().int(),
+    seed: z.number().int().min(0).max(4294967295),
     has_audio: z.boolean(),
   }).catchall(z.unknown()).nullable().describe('Measured from the output file'),
   credits: z.object({ reserved: z.number(), charged: z.number(), refunded: z.number() })

@@ -9,21 +9,36 @@ export interface ResponseDoc {
   contentType?: string;
 }
 
+/**
+ * Who may call a route, as the OpenAPI document states it (the check itself is
+ * the auth hook of the route's Fastify scope):
+ * - `false`: anyone (operations, the console, signed links);
+ * - `apiKey`: `Authorization: Bearer <API key>`;
+ * - `admin`: `Authorization: Bearer <REELAY_ADMIN_TOKEN>`, the operator's token (not an API key);
+ * - `google`: `x-goog-api-key: <API key>` as the Google SDKs send it (a Bearer API key works too);
+ * - `viduSignature`: Vidu's HMAC-signed callback (not for API clients).
+ */
+export type RouteAuth = false | 'apiKey' | 'admin' | 'google' | 'viduSignature';
+
 /** What a route says about itself: used to register it and to write the OpenAPI document. */
 export interface RouteDoc {
   method: 'GET' | 'POST' | 'DELETE';
-  /** Fastify syntax (`:task_id`); the OpenAPI writer turns it into `{task_id}`. */
+  /** Fastify syntax (`:task_id`, `:model(^[^:/]+)`, `::` for a literal colon); the OpenAPI writer turns it into `{task_id}`. */
   url: string;
   summary: string;
   tag: string;
-  auth: boolean;
+  auth: RouteAuth;
+  /** The error envelope of the route's surface (default: Reelay's, API.md §10). */
+  errorSchema?: z.ZodType;
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: { schema: z.ZodType; contentTypes: string[] };
   headers?: Record<string, string>;
   responses: Record<number, ResponseDoc>;
-  hidden?: boolean;
 }
+
+/** For compile-time checks that an answer's documented schema is exactly the type a handler returns. */
+export type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 export interface Route {
   doc: RouteDoc;

@@ -3,7 +3,9 @@
  * does not normalise, the §10 error-envelope check, hand-built image bytes,
  * and "nothing was left behind" probes.
  */
+import dc from 'node:diagnostics_channel';
 import http from 'node:http';
+import type net from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -247,7 +249,25 @@ export async function keyIdOf(s: TestServer, key: string): Promise<string> {
   return (await s.app.keys.authenticate(`Bearer ${key}`)).keyId;
 }
 
-/** Time a promise. */
+/**
+ * Every outbound TCP connection attempt ("ip:port") this process starts until
+ * `stop()` (the test server runs in-process): proof that something was refused
+ * before any socket tried to connect, whether or not the target would answer.
+ */
+export function recordConnectionAttempts(): { attempts: string[]; stop(): void } {
+  const attempts: string[] = [];
+  const onSocket = (message: unknown) => {
+    (message as { socket: net.Socket }).socket.on('connectionAttempt', (ip: string, port: number) => attempts.push(`${ip}:${port}`));
+  };
+  dc.subscribe('net.client.socket', onSocket);
+  return { attempts, stop: () => dc.unsubscribe('net.client.socket', onSocket) };
+}
+
+/**
+ * Time a promise, for LOWER bounds only ("it waited for the deadline"): load can
+ * only lengthen a duration, so an upper bound on one is a flaky test (issue 18).
+ * Assert order and outcome instead, or move the measurement to bench/.
+ */
 export async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
   const t0 = performance.now();
   const value = await p;

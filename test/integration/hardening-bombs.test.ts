@@ -1,8 +1,10 @@
 /**
  * Issue #10, part 3: image bombs. A file of a few hundred bytes whose header
- * claims an enormous image must be refused from the header, without decoding:
- * quickly, and without the server's memory growing — inline, as a multipart
- * file, or behind an image URL.
+ * claims an enormous image must be refused from the header, without decoding,
+ * and without the server's memory growing — inline, as a multipart file, or
+ * behind an image URL. "Without decoding" is shown by what answers (the
+ * message names the size the header claims, which a decoder would never reach)
+ * and by memory, not by a stopwatch (issue 18).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImage } from '../helpers/images.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import {
-  compressedZeros, countTasks, encodeForm, expectErrorEnvelope, inputFiles, jpegWithSize, pngBomb, pngWith, timed, webpWithCanvas,
+  compressedZeros, countTasks, encodeForm, expectErrorEnvelope, inputFiles, jpegWithSize, pngBomb, pngWith, webpWithCanvas,
 } from '../helpers/hostile.ts';
 
 const S = '/v1/video/generations';
@@ -73,13 +75,12 @@ describe('image bombs', () => {
   };
 
   for (const how of ['json', 'multipart', 'url'] as const) {
-    it(`each bomb is refused from its header (${how}), in well under a second`, async () => {
+    it(`each bomb is refused from its header (${how})`, async () => {
       for (const b of bombs) {
-        const { value: res, ms } = await timed(sendBomb(b, how));
+        const res = await sendBomb(b, how);
         const e = await expectErrorEnvelope(res, { status: 400, code: 'invalid_image', label: `${b.name} (${how})` });
         expect(e.error.param).toBe('images');
         if (b.message) expect(e.error.message, b.name).toMatch(b.message);
-        expect(ms, `${b.name} (${how}) took ${Math.round(ms)} ms`).toBeLessThan(1000);
       }
     });
   }
@@ -93,12 +94,11 @@ describe('image bombs', () => {
     const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 2);
     const hows = ['json', 'multipart', 'url'] as const;
     try {
-      const { value: results, ms } = await timed(Promise.all(Array.from({ length: 20 }, (_, i) => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => {
         const b = bombs[i % bombs.length]!;
         return sendBomb(b, hows[i % hows.length]!).then(async (res) => ({ status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code }));
-      })));
+      }));
       expect(results.every((r) => r.status === 400 && r.code === 'invalid_image'), JSON.stringify(results)).toBe(true);
-      expect(ms).toBeLessThan(5000);
     } finally {
       clearInterval(sampler);
     }
@@ -109,9 +109,9 @@ describe('image bombs', () => {
   });
 
   it('a gzip-encoded image URL is not inflated: refused as what it is, not decompressed', async () => {
-    const { value: res, ms } = await timed(s.api(S, { method: 'POST', json: body(`${imageBase}/gzip`) }));
+    // Judged as the bytes that came (gzip is not an image), or stopped at the size cap: never 200 MB inflated.
+    const res = await s.api(S, { method: 'POST', json: body(`${imageBase}/gzip`) });
     await expectErrorEnvelope(res, { status: 400, code: ['invalid_image', 'image_fetch_failed'] });
-    expect(ms).toBeLessThan(3000);
   });
 
   it('left nothing behind', async () => {

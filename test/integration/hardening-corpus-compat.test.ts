@@ -16,6 +16,9 @@
  * As in the native corpus, inputs that are valid by content are sent with a key
  * that has no credits: they pass every check, the insert rolls back, and the
  * answer is 402 — acceptance proven without creating anything.
+ *
+ * No case has a time limit (issue 18): the pathological payloads are guarded
+ * by their outcome, as in the native corpus (hardening-corpus.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -126,7 +129,6 @@ interface Case {
   status?: number | number[];
   /** Reelay's error code: `error.code` on OpenAI, the ErrorInfo `reason` on Google. */
   code?: string | string[];
-  maxMs?: number;
   check?: (e: { error: { message: string } }) => void;
   /**
    * A known envelope bug: the case asserts today's answer (a 4xx in Reelay's §10
@@ -220,8 +222,8 @@ addGoogle('google create: missing fields', { name: 'prompt: null', status: 400, 
 addGoogle('google create: missing fields', { name: 'no image', status: 400, code: 'missing_images', run: (p) => gPost(p(), gBody({ inst: { image: undefined } })) });
 addGoogle('google create: missing fields', { name: 'lastFrame without image', status: 400, code: 'invalid_instances[0].lastFrame', run: (p) => gPost(p(V31F), gBody({ inst: { image: undefined, lastFrame: gImage(img.png) }, params: { durationSeconds: 8 } })) });
 addGoogle('google create: missing fields', { name: 'two instances', status: 400, code: 'invalid_instances', run: (p) => { const b = gBody(); return gPost(p(), { ...b, instances: [...(b.instances as unknown[]), ...(b.instances as unknown[])] }); } });
-addGoogle('google create: extra fields', { name: '100 000 unknown keys and no instances', status: 400, code: 'missing_instances', maxMs: 3000, run: (p) => gPost(p(), Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))) });
-addGoogle('google create: extra fields', { name: '100 000 unknown parameters do not rescue a bad duration', status: 400, code: 'invalid_seconds', maxMs: 3000, run: (p) => gPost(p(), gBody({ params: { ...Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`p${i}`, i])), durationSeconds: 7 } })) });
+addGoogle('google create: extra fields', { name: '100 000 unknown keys and no instances', status: 400, code: 'missing_instances', check: bounded, run: (p) => gPost(p(), Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))) });
+addGoogle('google create: extra fields', { name: '100 000 unknown parameters do not rescue a bad duration', status: 400, code: 'invalid_seconds', check: bounded, run: (p) => gPost(p(), gBody({ params: { ...Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`p${i}`, i])), durationSeconds: 7 } })) });
 addGoogle('google create: extra fields', { name: 'a 1 MB key name in the instance', status: 400, code: 'missing_prompt', run: (p) => gPost(p(), { instances: [{ ['k'.repeat(MB)]: 1 }] }) });
 addGoogle('google create: extra fields', { name: 'SDK-refused fields do not rescue a bad one', status: 400, code: 'invalid_aspect_ratio', run: (p) => gPost(p(), gBody({ params: { fps: 60, compressionQuality: 'lossless', pubsubTopic: 'x', aspectRatio: '4:3' }, top: { labels: { a: 'b' } } })) });
 
@@ -333,7 +335,7 @@ const gFraming: [string, () => string | Buffer, string?][] = [
   ['JSON null', () => 'null', 'invalid_body'],
 ];
 for (const [name, payload, code] of gFraming) {
-  addGoogle('google create: JSON framing', { name, status: 400, ...(code ? { code } : {}), maxMs: 3000, run: (p) => gPostRaw(p(), payload()) });
+  addGoogle('google create: JSON framing', { name, status: 400, ...(code ? { code } : {}), run: (p) => gPostRaw(p(), payload()) });
 }
 
 // -- G9. wrong content types ---------------------------------------------------------
@@ -431,7 +433,7 @@ const vertexFetch: [string, () => string | Buffer, number | number[], string?, s
 ];
 vertexFetch.forEach(([name, payload, status, code, ct], i) => {
   add('vertex fetchPredictOperation', {
-    surface: 'vertex', name, status, ...(code ? { code } : {}), maxMs: 3000,
+    surface: 'vertex', name, status, ...(code ? { code } : {}),
     run: () => gPostRaw(vertexPaths[i % 2]!(V3F, 'fetchPredictOperation'), payload(), ct ?? 'application/json'),
   });
 });
@@ -462,7 +464,7 @@ add('openai create: missing fields', { surface: 'openai', name: 'empty object', 
 add('openai create: missing fields', { surface: 'openai', name: 'no prompt', status: 400, code: 'missing_prompt', run: () => oPostJson(oBody({ prompt: undefined })) });
 add('openai create: missing fields', { surface: 'openai', name: 'no input_reference', status: 400, code: 'missing_images', check: (e) => expect(e.error.message).toContain('"input_reference"'), run: () => oPostJson(oBody({ input_reference: undefined })) });
 add('openai create: missing fields', { surface: 'openai', name: 'input_reference: null', status: 400, code: 'missing_images', run: () => oPostJson(oBody({ input_reference: null })) });
-add('openai create: extra fields', { surface: 'openai', name: '100 000 unknown keys and no prompt', status: 400, code: 'missing_prompt', maxMs: 3000, run: () => oPostJson(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))) });
+add('openai create: extra fields', { surface: 'openai', name: '100 000 unknown keys and no prompt', status: 400, code: 'missing_prompt', check: bounded, run: () => oPostJson(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))) });
 add('openai create: extra fields', { surface: 'openai', name: 'OpenAI-only fields do not rescue a bad one', status: 400, code: 'invalid_seconds', run: () => oPostJson(oBody({ remix_video_id: 'video_1', n: 4, seconds: '5' })) });
 add('openai create: huge strings', { surface: 'openai', name: '1 MB prompt', status: 400, code: 'invalid_prompt', check: bounded, run: () => oPostJson(oBody({ prompt: 'x'.repeat(MB) })) });
 add('openai create: huge strings', { surface: 'openai', name: '1 MB size', status: 400, code: 'invalid_size', check: bounded, run: () => oPostJson(oBody({ size: `1280x${'7'.repeat(MB)}` })) });
@@ -551,7 +553,7 @@ const oFraming: [string, () => string | Buffer, string?][] = [
   ['JSON true', () => 'true', 'invalid_body'], ['JSON array', () => '[]', 'invalid_body'], ['JSON string', () => '"hello"', 'invalid_body'],
   ['JSON null', () => 'null', 'invalid_body'],
 ];
-for (const [name, payload, code] of oFraming) add('openai create: JSON framing', { surface: 'openai', name, status: 400, ...(code ? { code } : {}), maxMs: 3000, run: () => oPostRaw(payload()) });
+for (const [name, payload, code] of oFraming) add('openai create: JSON framing', { surface: 'openai', name, status: 400, ...(code ? { code } : {}), run: () => oPostRaw(payload()) });
 const oContentTypes: [string, string | null, () => string | Buffer, number, string][] = [
   ['text/plain', 'text/plain', () => JSON.stringify(oBody()), 415, 'unsupported_media_type'],
   ['no content type', null, () => JSON.stringify(oBody()), 415, 'unsupported_media_type'],
@@ -705,13 +707,10 @@ describe('hardening corpus: hostile input on the SDK-compatibility surfaces', ()
   });
 
   const inSurfaceEnvelope = async (c: Case) => {
-    const t0 = performance.now();
     const res = await c.run();
-    const ms = performance.now() - t0;
     const want = { label: c.name, ...(c.status !== undefined ? { status: c.status } : {}), ...(c.code !== undefined ? { code: c.code } : {}) };
     const e = c.surface === 'openai' ? await expectErrorEnvelope(res, want) : await expectGoogleErrorEnvelope(res, want);
     c.check?.(e);
-    expect(ms, `${c.name} took ${Math.round(ms)} ms`).toBeLessThan(c.maxMs ?? 5000);
   };
 
   for (const c of cases) {

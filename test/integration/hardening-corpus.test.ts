@@ -8,6 +8,12 @@
  * sent with) are sent with a key that has no credits: they pass every image
  * check, the task insert runs and is rolled back, and the answer is 402
  * insufficient_credits — acceptance, proven without creating anything.
+ *
+ * No case has a time limit (issue 18: a duration bound fails under load). The
+ * pathological payloads (100 000 keys, nesting bombs, 100 000 image items) are
+ * guarded by their outcome: the code shows which limit answered (depth → not a
+ * stack overflow's 500; count → before any item was decoded); a parser that hung
+ * would fail on the suite's timeout; how fast they are is for bench/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -91,7 +97,6 @@ interface Case {
   code?: string | string[];
   /** Connection-level answers (431, 408) come before a request id exists. */
   noRequestId?: boolean;
-  maxMs?: number;
   check?: (e: { error: { message: string } }) => void;
 }
 const cases: Case[] = [];
@@ -121,6 +126,8 @@ for (const [kind, fields] of Object.entries(wrongTypes)) {
 }
 
 // -- 2. missing and extra fields ---------------------------------------------
+/** The message does not echo what it refuses (a 1 MB value, 100 000 keys). */
+const bounded = (e: { error: { message: string } }) => expect(e.error.message.length).toBeLessThan(2000);
 for (const field of ['model', 'prompt', 'images']) {
   add('submit: missing fields', { name: `without ${field}`, run: () => postJson(body({ [field]: undefined })), status: 400, code: `missing_${field}` });
   add('submit: missing fields', { name: `${field}: null`, run: () => postJson(body({ [field]: null })), status: 400, code: `missing_${field}` });
@@ -129,19 +136,22 @@ for (const field of ['model', 'prompt', 'images']) {
 add('submit: missing fields', { name: 'without aspect_ratio and images', run: () => postJson(body({ aspect_ratio: undefined, images: undefined })), status: 400, code: 'missing_images' });
 add('submit: missing fields', { name: 'without aspect_ratio, a bad seconds', run: () => postJson(body({ aspect_ratio: null, seconds: 99 })), status: 400, code: 'invalid_seconds' });
 add('submit: missing fields', { name: 'empty object', run: () => postJson({}), status: 400, code: 'missing_model' });
-add('submit: extra fields', { name: '100 000 unknown keys and no model', run: () => postJson(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))), status: 400, code: 'missing_model', maxMs: 3000 });
+add('submit: extra fields', { name: '100 000 unknown keys and no model', run: () => postJson(Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))), status: 400, code: 'missing_model', check: bounded });
 add('submit: extra fields', { name: 'a 1 MB key name', run: () => postJson({ ['k'.repeat(MB)]: 1, prompt: 'x' }), status: 400, code: 'missing_model' });
 add('submit: extra fields', { name: 'extra fields do not rescue a bad one', run: () => postJson(body({ n_frames: 99, model_id: V2, seconds: 99 })), status: 400, code: 'invalid_seconds' });
 
 // -- 3. huge strings: refused, and the message does not echo them ------------------
-const bounded = (e: { error: { message: string } }) => expect(e.error.message.length).toBeLessThan(2000);
 for (const [field, code] of [['prompt', 'invalid_prompt'], ['negative_prompt', 'invalid_negative_prompt'], ['model', 'invalid_model'],
   ['aspect_ratio', 'invalid_aspect_ratio'], ['size', 'invalid_size'], ['callback_url', 'invalid_callback_url'], ['seconds', 'invalid_seconds']] as const) {
   add('submit: huge strings', { name: `1 MB ${field}`, run: () => postJson(body({ [field]: 'x'.repeat(MB) })), status: 400, code, check: bounded });
 }
 add('submit: huge strings', { name: '5001 emoji prompt', run: () => postJson(body({ prompt: '🎬'.repeat(5001) })), status: 400, code: 'invalid_prompt' });
 add('submit: huge strings', { name: '1 MB URL in images', run: () => postJson(body({ images: [`https://img.test/${'a'.repeat(MB)}`] })), status: 400, check: bounded });
-add('submit: huge strings', { name: '100 000 image items', run: () => postJson(body({ images: Array(100_000).fill('aaaa') })), status: 400, maxMs: 3000 });
+// Refused by its count, before any of the 100 000 items is decoded or fetched: the message is the count rule's.
+add('submit: huge strings', {
+  name: '100 000 image items', run: () => postJson(body({ images: Array(100_000).fill('aaaa') })), status: 400, code: 'invalid_images',
+  check: (e) => expect(e.error.message).toMatch(/takes one image .*got 100000/),
+});
 add('submit: huge strings', { name: 'body over 20 MB', run: () => postRaw(`{"prompt":"${' '.repeat(21 * MB)}"}`), status: 413, code: 'body_too_large' });
 
 // -- 4. unicode edge cases ------------------------------------------------------
@@ -195,7 +205,7 @@ const accepted: [string, () => Promise<Response>][] = [
 for (const [name, run] of accepted) add('submit: images by content (accepted)', { name, run, status: 402, code: 'insufficient_credits' });
 
 for (const [name, bytes, mime] of refusedImages) {
-  add('submit: images by content (refused)', { name: `data URI: ${name}`, run: () => postJson(body({ images: [dataUri(bytes(img), mime ?? 'image/png')] }), 'broke'), status: 400, code: 'invalid_image', maxMs: 5000 });
+  add('submit: images by content (refused)', { name: `data URI: ${name}`, run: () => postJson(body({ images: [dataUri(bytes(img), mime ?? 'image/png')] }), 'broke'), status: 400, code: 'invalid_image' });
 }
 for (const [name, bytes, mime] of refusedImages.slice(0, 12)) {
   add('submit: images by content (refused)', {
@@ -237,7 +247,7 @@ const framing: [string, () => string | Buffer, (string | string[])?][] = [
   ['JSON null', () => 'null', 'invalid_body'],
 ];
 for (const [name, payload, code] of framing) {
-  add('submit: JSON framing', { name, run: () => postRaw(payload()), status: 400, ...(code ? { code } : {}), maxMs: 3000 });
+  add('submit: JSON framing', { name, run: () => postRaw(payload()), status: 400, ...(code ? { code } : {}) });
 }
 
 // -- 8. wrong content types ---------------------------------------------------
@@ -461,15 +471,12 @@ describe('hardening corpus: hostile input on every endpoint', () => {
 
   for (const c of cases) {
     it(`[${c.group}] ${c.name}`, async () => {
-      const t0 = performance.now();
       const res = await c.run();
-      const ms = performance.now() - t0;
       const e = await expectErrorEnvelope(res, {
         label: c.name, requestId: !c.noRequestId,
         ...(c.status !== undefined ? { status: c.status } : {}), ...(c.code !== undefined ? { code: c.code } : {}),
       });
       c.check?.(e);
-      expect(ms, `${c.name} took ${Math.round(ms)} ms`).toBeLessThan(c.maxMs ?? 5000);
     });
   }
 

@@ -7,7 +7,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImage } from '../helpers/images.ts';
-import { startServer, type TaskJson, type TestServer } from '../helpers/server.ts';
+import { startServer, waitFor, type TaskJson, type TestServer } from '../helpers/server.ts';
 import { rawRequest } from '../helpers/hostile.ts';
 
 const S = '/v1/video/generations';
@@ -93,8 +93,11 @@ describe('observability: structured logs with request ids and no secrets', () =>
   });
 
   it('every log line is JSON, and every response id appears as reqId', async () => {
-    await new Promise((r) => setTimeout(r, 50)); // 'request completed' is logged after the response is sent
-    const lines = raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
+    // 'request completed' is logged after the response is sent: wait for those lines (an event), not a fixed 50 ms.
+    const parse = () => raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
+    const awaited = seenIds.filter((x) => x.what !== '400 bad URL').map((x) => x.id);
+    await waitFor(async () => { const done = new Set(parse().filter((l) => l.res).map((l) => l.reqId)); return awaited.every((id) => done.has(id)); });
+    const lines = parse();
     expect(lines.length).toBeGreaterThan(seenIds.length);
     for (const l of lines) {
       expect(typeof l.level).toBe('number');

@@ -2,8 +2,12 @@
  * Issue #10, part 5: slow and hanging peers. A stalled request body
  * (slowloris) is dropped after the request timeout and never stops the server
  * from answering others; an image host that trickles bytes fails the submit
- * within REELAY_IMAGE_FETCH_TIMEOUT_MS; and clients that never read a large
+ * at REELAY_IMAGE_FETCH_TIMEOUT_MS; and clients that never read a large
  * download do not hold up anyone else.
+ *
+ * No upper bound on a duration (issue 18: CI shares 2 cores): "meanwhile" is
+ * asserted as order — the others are answered while the slow peers are still
+ * open or still pending — and deadlines by their outcome.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -41,13 +45,12 @@ function stalledPeer(base: string, head: string): Promise<Peer> {
   });
 }
 
-/** Each request must answer 200 within `ms`. */
-async function expectResponsive(s: TestServer, paths: string[], ms: number) {
+/** Each request answers 200 (callers then assert the slow peers were still there: served meanwhile). */
+async function expectResponsive(s: TestServer, paths: string[]) {
   for (const path of paths) {
-    const { value: res, ms: took } = await timed(s.api(path));
+    const res = await s.api(path);
     expect(res.status, path).toBe(200);
     await res.arrayBuffer();
-    expect(took, `${path} took ${Math.round(took)} ms`).toBeLessThan(ms);
   }
 }
 
@@ -85,19 +88,18 @@ describe('slowloris: stalled requests', () => {
     try {
       await new Promise((r) => setTimeout(r, 100));
       expect(peers.filter((p) => p.isClosed())).toHaveLength(0);
-      await expectResponsive(s, ['/healthz', `${S}/${taskId}`, '/healthz', `${S}/${taskId}`, `${S}?limit=5`, '/v1/models'], 200);
-      const { value: res, ms } = await timed(s.api(S, { method: 'POST', json: submitBody(`data:image/png;base64,${png.toString('base64')}`) }));
+      await expectResponsive(s, ['/healthz', `${S}/${taskId}`, '/healthz', `${S}/${taskId}`, `${S}?limit=5`, '/v1/models']);
+      const res = await s.api(S, { method: 'POST', json: submitBody(`data:image/png;base64,${png.toString('base64')}`) });
       expect(res.status).toBe(200);
-      expect(ms).toBeLessThan(1000);
       await s.api(`${S}/${((await res.json()) as TaskJson).id}/cancel`, { method: 'POST' });
+      // All of that was answered while every stalled peer was still connected (their deadline is 120 s).
+      expect(peers.filter((p) => p.isClosed())).toHaveLength(0);
 
-      // Test-only: shorten the 120 s deadline to 1 s rather than wait two minutes; the sweep
-      // interval set in src/http/app.ts must then drop every stalled peer within a couple of seconds.
+      // Test-only: shorten the 120 s deadline to 1 s rather than wait two minutes. Every stalled peer is
+      // then dropped with a 408 (how close to the deadline is the sweep interval, asserted above).
       s.app.http.server.requestTimeout = 1000;
       s.app.http.server.headersTimeout = 1000;
-      const t0 = performance.now();
       await Promise.all(peers.map((p) => p.closed));
-      expect(performance.now() - t0).toBeLessThan(4000);
       for (const p of peers) {
         expect(p.received, 'a 408 in the §10 envelope').toMatch(/^HTTP\/1\.1 408 /);
         const json = p.received.slice(p.received.indexOf('\r\n\r\n') + 4);
@@ -108,63 +110,74 @@ describe('slowloris: stalled requests', () => {
       s.app.http.server.headersTimeout = 60_000;
       for (const p of peers) p.socket.destroy();
     }
-    await expectResponsive(s, ['/healthz', `${S}/${taskId}`], 200);
+    await expectResponsive(s, ['/healthz', `${S}/${taskId}`]);
   });
 });
 
 describe('image URL hosts that trickle or hang', () => {
+  /** REELAY_IMAGE_FETCH_TIMEOUT_MS 500: the deadline itself. */
   let s: TestServer;
+  /** The longest fetch deadline (120 s, beyond any test's run): whatever ends these fetches, it is not the deadline. */
+  let patient: TestServer;
   let host: http.Server;
   let hostBase = '';
   const open = new Set<http.ServerResponse>();
+  /** Requests to /hold/… wait here until the test releases them (by dropping the connection). */
+  const held = new Set<http.ServerResponse>();
   let closedByPeer = 0;
   beforeAll(async () => {
     host = http.createServer((req, res) => {
       open.add(res);
-      res.on('close', () => { open.delete(res); closedByPeer++; });
-      if (req.url === '/hang') return; // never answers
-      res.writeHead(200, { 'content-type': 'image/png', ...(req.url === '/trickle-declared' ? { 'content-length': String(MB) } : {}) });
-      // One byte every 100 ms: slower than any sane timeout, fast enough to defeat an idle timeout.
+      res.on('close', () => { open.delete(res); held.delete(res); closedByPeer++; });
+      const path = (req.url ?? '').replace(/^\/hold/, '');
+      if (path !== req.url) held.add(res);
+      if (path === '/hang') return; // never answers
+      res.writeHead(200, { 'content-type': 'image/png', ...(path === '/trickle-declared' ? { 'content-length': String(MB) } : {}) });
+      // One byte every 100 ms, for ever: slower than any sane deadline, fast enough to defeat an idle timeout.
       let i = 0;
       const t = setInterval(() => res.write(png.subarray(i, ++i)), 100);
       res.on('close', () => clearInterval(t));
     });
     await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
     hostBase = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
-    s = await startServer({ REELAY_ROLE: 'api', REELAY_IMAGE_FETCH_TIMEOUT_MS: '500' });
+    [s, patient] = await Promise.all([
+      startServer({ REELAY_ROLE: 'api', REELAY_IMAGE_FETCH_TIMEOUT_MS: '500' }),
+      startServer({ REELAY_ROLE: 'api', REELAY_IMAGE_FETCH_TIMEOUT_MS: '120000' }),
+    ]);
   });
   afterAll(async () => {
-    await s?.close();
+    await Promise.all([s?.close(), patient?.close()]);
     host?.closeAllConnections();
     await new Promise<void>((r) => (host ? host.close(() => r()) : r()));
   });
 
   for (const path of ['/trickle', '/trickle-declared', '/hang']) {
-    it(`${path}: 400 image_fetch_failed within REELAY_IMAGE_FETCH_TIMEOUT_MS (500 ms), and the download is abandoned`, async () => {
+    it(`${path}: 400 image_fetch_failed at REELAY_IMAGE_FETCH_TIMEOUT_MS (500 ms), and the download is abandoned`, async () => {
       const before = closedByPeer;
-      const pending = timed(s.api(S, { method: 'POST', json: submitBody(`${hostBase}${path}`) }));
-      // Meanwhile the server answers others at once.
-      await new Promise((r) => setTimeout(r, 100));
-      await expectResponsive(s, ['/healthz'], 200);
-      const { value: res, ms } = await pending;
+      // The host never finishes (it trickles or hangs for ever), so only the whole-request deadline can end this
+      // submit: an idle timeout would be defeated by the trickle, and no deadline would hang the test.
+      const { value: res, ms } = await timed(s.api(S, { method: 'POST', json: submitBody(`${hostBase}${path}`) }));
       const e = await expectErrorEnvelope(res, { status: 400, code: 'image_fetch_failed' });
       expect(e.error.message).toMatch(/images\[0\].*0\.5 s/);
-      expect(ms).toBeGreaterThanOrEqual(450);
-      expect(ms).toBeLessThan(1500);
+      expect(ms).toBeGreaterThanOrEqual(450); // not before the deadline (a lower bound: load cannot break it)
       // Our side hung up on the slow host (no socket left dangling).
-      await waitFor(async () => closedByPeer > before, 2000, 20);
+      await waitFor(async () => closedByPeer > before);
     });
   }
 
-  it('several slow fetches at once do not slow each other down or the server', async () => {
-    const started = performance.now();
-    const all = Promise.all(Array.from({ length: 8 }, (_, i) => s.api(S, { method: 'POST', json: submitBody(`${hostBase}/${i % 2 ? 'hang' : 'trickle'}`) })));
-    await new Promise((r) => setTimeout(r, 100));
-    await expectResponsive(s, ['/healthz', '/v1/models'], 200);
+  it('several slow fetches at once do not wait for each other, and the server answers others meanwhile', async () => {
+    const settled: number[] = [];
+    const all = Promise.all(Array.from({ length: 8 }, (_, i) => patient.api(S, { method: 'POST', json: submitBody(`${hostBase}/hold/${i % 2 ? 'hang' : 'trickle'}`) })
+      .then((r) => { settled.push(i); return r; })));
+    // All eight are in flight on the host at once: fetched side by side, not one after another.
+    await waitFor(async () => held.size === 8);
+    await expectResponsive(patient, ['/healthz', '/v1/models']);
+    expect(settled, 'answered before the slow hosts let go').toEqual([]);
+    // Let go (the host drops every connection): each submit now fails on its own, at once.
+    for (const res of [...held]) res.destroy();
     const results = await all;
-    expect(results.map((r) => r.status)).toEqual(Array(8).fill(400));
-    expect(performance.now() - started).toBeLessThan(1500);
-    await waitFor(async () => open.size === 0, 2000, 20);
+    for (const r of results) await expectErrorEnvelope(r, { status: 400, code: 'image_fetch_failed' });
+    await waitFor(async () => open.size === 0);
   });
 });
 
@@ -189,13 +202,14 @@ describe('downloads that are never read', () => {
     }));
     try {
       await new Promise((r) => setTimeout(r, 300));
-      await expectResponsive(s, ['/healthz', '/v1/models', '/healthz', `${S}?limit=5`], 200);
+      await expectResponsive(s, ['/healthz', '/v1/models', '/healthz', `${S}?limit=5`]);
       clearInterval(sampler);
       // A normal client still downloads the same file in full meanwhile.
-      const { value: res, ms } = await timed(fetch(`${s.base}${link}`));
+      const res = await fetch(`${s.base}${link}`);
       expect(res.status).toBe(200);
       expect((await res.arrayBuffer()).byteLength).toBe(64 * MB);
-      expect(ms).toBeLessThan(5000);
+      // "Meanwhile": the five readers that never read are all still connected, their downloads unfinished.
+      expect(peers.filter((p) => p.isClosed())).toHaveLength(0);
     } finally {
       clearInterval(sampler);
       for (const p of peers) p.socket.destroy();
@@ -203,6 +217,6 @@ describe('downloads that are never read', () => {
     // Streamed with backpressure: the 5 × 64 MB waiting for their readers are not buffered in the process.
     const growthMb = (peak - baseline) / MB;
     expect(growthMb, `RSS grew ${growthMb.toFixed(0)} MB`).toBeLessThan(100);
-    await expectResponsive(s, ['/healthz'], 200);
+    await expectResponsive(s, ['/healthz']);
   });
 });

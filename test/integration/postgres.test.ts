@@ -37,10 +37,8 @@ describe.skipIf(!PG_URL)('scale-out on PostgreSQL', () => {
     const res = await submit(api);
     expect(res.status).toBe(200);
     const t = (await res.json()) as TaskJson;
-    const t0 = Date.now();
-    await waitFor(async () => (await api.app.store.tasks.find(t.id))?.status !== 'queued', 5000, 5);
-    const dispatchMs = Date.now() - t0;
-    expect(dispatchMs).toBeLessThan(1000); // the poll interval is 60 s: only the notification can explain this
+    // Started within 30 s, while the worker's next look by polling is 60 s away: only the notification explains it.
+    await waitFor(async () => (await api.app.store.tasks.find(t.id))?.status !== 'queued', 30_000, 5);
     const { task } = await waitForTask(api, t.id);
     expect(task.status).toBe('succeeded');
     const video = await fetch(task.url!);

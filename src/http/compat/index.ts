@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import type { RouteDoc } from '../route.ts';
 import { catalogDimensions, type CompatDeps, type SurfaceDeps } from './shared.ts';
-import { geminiSurface } from './gemini.ts';
-import { vertexSurface } from './vertex.ts';
-import { openAISurface } from './openai.ts';
+import { GEMINI_DOCS, GEMINI_PREFIX, geminiSurface } from './gemini.ts';
+import { vertexDocs, vertexSurface } from './vertex.ts';
+import { OPENAI_DOCS, openAISurface } from './openai.ts';
 
 export type { CompatDeps } from './shared.ts';
 
@@ -14,7 +15,16 @@ export type { CompatDeps } from './shared.ts';
  */
 export async function registerCompat(app: FastifyInstance, deps: CompatDeps): Promise<void> {
   const d: SurfaceDeps = { ...deps, submitGate: deps.submitSlots.gate, dimensions: catalogDimensions(deps.catalog) };
-  await app.register(geminiSurface(d), { prefix: '/v1beta' });
+  await app.register(geminiSurface(d), { prefix: GEMINI_PREFIX });
   await app.register(vertexSurface(d));
   await app.register(openAISurface(d));
+}
+
+/** The docs of every route registerCompat registers, with full paths (for /openapi.json). */
+export function compatRouteDocs(): RouteDoc[] {
+  return [
+    ...Object.values(GEMINI_DOCS).map((doc): RouteDoc => ({ ...doc, url: `${GEMINI_PREFIX}${doc.url}` })),
+    ...vertexDocs().map((r) => r.doc),
+    ...Object.values(OPENAI_DOCS),
+  ];
 }

@@ -7,10 +7,11 @@ import { fromOpenAIRequest, OPENAI_FIELDS, renameFields } from './requests.ts';
 import { openAIErrorBody, toOpenAIVideo, type OpenAIList } from './views.ts';
 import { listOldestFirst } from './listing.ts';
 import { actorOf } from '../plugins/auth.ts';
-import { parseInput } from '../route.ts';
+import { parseInput, registerRoute, type RouteDoc } from '../route.ts';
 import { sendBlob } from '../send-blob.ts';
 import { readSubmitBody } from '../submit-body.ts';
 import { addAuth, bearerKey, firstHeader, setEnvelope, type SurfaceDeps } from './shared.ts';
+import { OpenAICreateRequest, OpenAIDeleted, OpenAIListSchema, OpenAIVideoSchema } from './wire-docs.ts';
 
 const VideoParams = z.object({ id: z.string().min(1).max(100) });
 const ContentQuery = z.object({ variant: z.enum(['video', 'thumbnail']).default('video') });
@@ -19,6 +20,35 @@ const ListQuery = z.object({
   after: z.string().min(1).max(100).optional(),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
+
+const common = { tag: 'OpenAI Videos', auth: 'apiKey' } as const;
+const video = { 200: { description: 'The video object', schema: OpenAIVideoSchema } };
+
+/** What each route of this surface says of itself (registered below, and listed in /openapi.json). */
+export const OPENAI_DOCS = {
+  create: {
+    ...common, method: 'POST', url: '/v1/videos',
+    summary: 'Create a video, as the openai SDK does (videos.create) with baseURL <reelay>/v1',
+    body: { schema: OpenAICreateRequest, contentTypes: ['multipart/form-data', 'application/json'] },
+    headers: { 'Idempotency-Key': 'Sent by the SDK with every POST; the same key and body within 24 h returns the same video' },
+    responses: video,
+  },
+  list: {
+    ...common, method: 'GET', url: '/v1/videos', query: ListQuery,
+    summary: "The key's videos (newest first, or order=asc)", responses: { 200: { description: 'A page of videos', schema: OpenAIListSchema } },
+  },
+  get: { ...common, method: 'GET', url: '/v1/videos/:id', params: VideoParams, summary: 'Retrieve a video (poll it)', responses: video },
+  content: {
+    ...common, method: 'GET', url: '/v1/videos/:id/content', params: VideoParams, query: ContentQuery,
+    summary: 'Download the MP4 (Range supported), or variant=thumbnail for a JPEG; spritesheet is not available',
+    responses: { 200: { description: 'The MP4 (or the JPEG)', contentType: 'video/mp4' }, 206: { description: 'A byte range of it', contentType: 'video/mp4' } },
+  },
+  delete: {
+    ...common, method: 'DELETE', url: '/v1/videos/:id', params: VideoParams,
+    summary: 'Delete a video and its files (a running task is cancelled and refunded first)',
+    responses: { 200: { description: 'Deleted', schema: OpenAIDeleted } },
+  },
+} satisfies Record<string, RouteDoc>;
 
 /**
  * OpenAI's Videos API (UPSTREAM.md §6) for the `openai` package with
@@ -31,7 +61,7 @@ export function openAISurface(d: SurfaceDeps) {
     setEnvelope(scope, d.bodyLimit, openAIErrorBody);
     const view = (t: TaskObject) => toOpenAIVideo(t, d.dimensions);
 
-    scope.post('/v1/videos', { onRequest: d.submitGate }, async (req) => {
+    registerRoute(scope, { doc: OPENAI_DOCS.create, onRequest: d.submitGate, async handler(req) {
       const { body, files } = await readSubmitBody(req, d.bodyLimit);
       try {
         // The SDK sends an Idempotency-Key with every POST, so its retries never make a second video.
@@ -42,23 +72,23 @@ export function openAISurface(d: SurfaceDeps) {
       } catch (e) {
         throw renameFields(e, OPENAI_FIELDS);
       }
-    });
+    } });
 
-    scope.get('/v1/videos', async (req): Promise<OpenAIList> => {
+    registerRoute(scope, { doc: OPENAI_DOCS.list, async handler(req): Promise<OpenAIList> {
       const q = parseInput(ListQuery, req.query);
       const actor = actorOf(req);
       const page = q.order === 'asc'
         ? await listOldestFirst(d.tasks, actor, { limit: q.limit, after: q.after })
         : await d.tasks.list(actor, { limit: q.limit, after: q.after });
       return { object: 'list', data: page.data.map(view), has_more: page.has_more, first_id: page.first_id, last_id: page.last_id };
-    });
+    } });
 
-    scope.get('/v1/videos/:id', async (req) => {
+    registerRoute(scope, { doc: OPENAI_DOCS.get, async handler(req) {
       const { id } = parseInput(VideoParams, req.params);
       return view(await d.tasks.get(actorOf(req), id));
-    });
+    } });
 
-    scope.get('/v1/videos/:id/content', async (req, reply) => {
+    registerRoute(scope, { doc: OPENAI_DOCS.content, async handler(req, reply) {
       const { id } = parseInput(VideoParams, req.params);
       const raw = (req.query ?? {}) as Record<string, unknown>;
       if (raw.variant === 'spritesheet') {
@@ -67,12 +97,12 @@ export function openAISurface(d: SurfaceDeps) {
       const { variant } = parseInput(ContentQuery, req.query);
       const { key, info } = await d.tasks.content(actorOf(req), id, variant);
       return sendBlob(req, reply, d.blobs, key, info, 3600);
-    });
+    } });
 
-    scope.delete('/v1/videos/:id', async (req) => {
+    registerRoute(scope, { doc: OPENAI_DOCS.delete, async handler(req) {
       const { id } = parseInput(VideoParams, req.params);
       await d.deletion.delete(actorOf(req), id);
       return { id, object: 'video.deleted' as const, deleted: true };
-    });
+    } });
   };
 }

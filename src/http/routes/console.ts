@@ -55,8 +55,9 @@ export function consoleRoutes(): Route[] {
     },
     {
       doc: {
-        method: 'GET', url: '/console/:file', tag: 'Console', auth: false, hidden: true, params: AssetParams,
-        summary: "The console's script and stylesheet", responses: { 200: { description: 'A static asset' } },
+        method: 'GET', url: '/console/:file', tag: 'Console', auth: false, params: AssetParams,
+        summary: "The console's scripts and stylesheet (its own files only; anything else is a 404)",
+        responses: { 200: { description: 'A static asset', contentType: 'text/javascript' } },
       },
       async handler(req, reply) {
         const { file } = parseInput(AssetParams, req.params);

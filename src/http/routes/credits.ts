@@ -18,7 +18,7 @@ export const CreditBalance = z.object({
 export function creditsRoute(credits: CreditService): Route {
   return {
     doc: {
-      method: 'GET', url: '/v1/credits', tag: 'Credits', auth: true, query: CreditsQuery,
+      method: 'GET', url: '/v1/credits', tag: 'Credits', auth: 'apiKey', query: CreditsQuery,
       summary: "The key's balance and recent ledger entries (newest first)",
       responses: { 200: { description: 'Balance', schema: CreditBalance } },
     },

@@ -1,9 +1,16 @@
+import { z } from 'zod';
 import type { Readiness } from '../readiness.ts';
 import type { Route } from '../route.ts';
 
+const Alive = z.object({ status: z.literal('ok') });
+const Ready = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })).describe('database, disk, ffmpeg: each ok or not, and why'),
+});
+
 export function healthzRoute(): Route {
   return {
-    doc: { method: 'GET', url: '/healthz', tag: 'Operations', auth: false, summary: 'Liveness', responses: { 200: { description: 'Alive' } } },
+    doc: { method: 'GET', url: '/healthz', tag: 'Operations', auth: false, summary: 'Liveness', responses: { 200: { description: 'Alive', schema: Alive } } },
     async handler() {
       return { status: 'ok' };
     },
@@ -16,7 +23,7 @@ export function readyzRoute(readiness: Readiness): Route {
     doc: {
       method: 'GET', url: '/readyz', tag: 'Operations', auth: false,
       summary: 'Readiness (database readable and intact, free disk space, ffmpeg present); results are cached for a few seconds',
-      responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready; checks say why' } },
+      responses: { 200: { description: 'Ready', schema: Ready }, 503: { description: 'Not ready; checks say why', schema: Ready } },
     },
     async handler(_req, reply) {
       const checks = await readiness.results();

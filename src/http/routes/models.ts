@@ -26,7 +26,7 @@ export function modelsRoute(catalog: Catalog, providerFor: (model: string) => st
   availability: (model: string) => Promise<{ available: boolean; providers: string[] }>): Route {
   return {
     doc: {
-      method: 'GET', url: '/v1/models', tag: 'Models', auth: true,
+      method: 'GET', url: '/v1/models', tag: 'Models', auth: 'apiKey',
       summary: 'The model catalog: durations, sizes, aspect ratios, audio, and who serves each',
       responses: { 200: { description: 'Models', schema: ModelList } },
     },

@@ -23,9 +23,10 @@ const Query = z.object({ task: z.string().min(1).max(100), channel: z.string().m
 export function upstreamCallbackRoutes(d: CallbackDeps): Route[] {
   return [{
     doc: {
-      method: 'POST', url: VIDU_CALLBACK_PATH, tag: 'Upstreams', auth: false, query: Query,
-      summary: "Vidu's task-state callback (HMAC-signed by Vidu; not for API clients)",
-      responses: { 200: { description: 'Accepted: the task is polled now' }, 401: { description: 'Signature missing, wrong, stale or replayed' } },
+      method: 'POST', url: VIDU_CALLBACK_PATH, tag: 'Upstreams', auth: 'viduSignature', query: Query,
+      summary: "Vidu's task-state callback (HMAC-signed by Vidu; not for API clients). Its body is never trusted: the task is polled now",
+      body: { schema: z.record(z.string(), z.unknown()).describe("Vidu's task state (unsigned, so ignored)"), contentTypes: ['application/json'] },
+      responses: { 200: { description: 'Accepted: the task is polled now', schema: z.object({ received: z.literal(true) }) } },
     },
     async handler(req) {
       const q = parseInput(Query, req.query);

@@ -18,7 +18,7 @@ export function webhookRoutes(webhooks: WebhookService): Route[] {
   return [
     {
       doc: {
-        method: 'GET', url: '/v1/video/generations/:task_id/deliveries', tag: 'Webhooks', auth: true, params: TaskParams,
+        method: 'GET', url: '/v1/video/generations/:task_id/deliveries', tag: 'Webhooks', auth: 'apiKey', params: TaskParams,
         summary: "The task's webhook events and every delivery attempt",
         responses: { 200: { description: 'Deliveries', schema: z.object({ object: z.literal('list'), data: z.array(Delivery) }) }, 404: { description: 'Unknown or not yours', schema: ErrorBody } },
       },
@@ -29,9 +29,12 @@ export function webhookRoutes(webhooks: WebhookService): Route[] {
     },
     {
       doc: {
-        method: 'POST', url: '/v1/video/generations/:task_id/deliveries/:delivery_id/retry', tag: 'Webhooks', auth: true, params: RetryParams,
+        method: 'POST', url: '/v1/video/generations/:task_id/deliveries/:delivery_id/retry', tag: 'Webhooks', auth: 'apiKey', params: RetryParams,
         summary: 'Deliver an event again now (same webhook-id)',
-        responses: { 200: { description: 'Queued' }, 404: { description: 'Unknown', schema: ErrorBody }, 409: { description: 'Being attempted now', schema: ErrorBody } },
+        responses: {
+          200: { description: 'Queued', schema: z.object({ id: z.string(), status: z.literal('pending') }) },
+          404: { description: 'Unknown', schema: ErrorBody }, 409: { description: 'Being attempted now', schema: ErrorBody },
+        },
       },
       async handler(req) {
         const { task_id, delivery_id } = parseInput(RetryParams, req.params);
@@ -40,10 +43,13 @@ export function webhookRoutes(webhooks: WebhookService): Route[] {
     },
     {
       doc: {
-        method: 'POST', url: '/v1/webhooks/secret/rotate', tag: 'Webhooks', auth: true,
+        method: 'POST', url: '/v1/webhooks/secret/rotate', tag: 'Webhooks', auth: 'apiKey',
         summary: "Rotate this key's webhook signing secret (shown once); the old one also signs during the overlap (default 24 h)",
         body: { schema: RotateBody, contentTypes: ['application/json'] },
-        responses: { 200: { description: 'The new secret' } },
+        responses: {
+          200: { description: 'The new secret', schema: z.object({ webhook_secret: z.string().describe('whsec_…: shown this once'), previous_secret_valid_until: z.number().int().describe('unix seconds') }) },
+          409: { description: 'The secret rotated out earlier still signs (rotate after its overlap, or with overlap_seconds 0)', schema: ErrorBody },
+        },
       },
       async handler(req) {
         const body = parseInput(RotateBody, req.body ?? undefined, 'body');

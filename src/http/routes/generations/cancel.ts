@@ -7,7 +7,7 @@ import { TaskParams } from './get.ts';
 export function cancelRoute(tasks: TaskService): Route {
   return {
     doc: {
-      method: 'POST', url: '/v1/video/generations/:task_id/cancel', tag: 'Video generations', auth: true,
+      method: 'POST', url: '/v1/video/generations/:task_id/cancel', tag: 'Video generations', auth: 'apiKey',
       summary: 'Cancel a queued or processing task', params: TaskParams,
       responses: {
         200: { description: 'The cancelled task', schema: TaskObject },

@@ -12,7 +12,7 @@ const ContentQuery = z.object({ variant: z.enum(['video', 'thumbnail']).default(
 export function contentRoute(tasks: TaskService, blobs: BlobStore): Route {
   return {
     doc: {
-      method: 'GET', url: '/v1/video/generations/:task_id/content', tag: 'Video generations', auth: true,
+      method: 'GET', url: '/v1/video/generations/:task_id/content', tag: 'Video generations', auth: 'apiKey',
       summary: 'Stream the MP4 (Range supported); ?variant=thumbnail for the first-frame JPEG',
       params: TaskParams, query: ContentQuery,
       responses: {

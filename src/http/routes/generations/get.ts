@@ -9,7 +9,7 @@ export const TaskParams = z.object({ task_id: z.string().min(1).max(100) });
 export function getRoute(tasks: TaskService): Route {
   return {
     doc: {
-      method: 'GET', url: '/v1/video/generations/:task_id', tag: 'Video generations', auth: true,
+      method: 'GET', url: '/v1/video/generations/:task_id', tag: 'Video generations', auth: 'apiKey',
       summary: 'Get a task (poll it every few seconds)', params: TaskParams,
       responses: { 200: { description: 'The task', schema: TaskObject }, 404: { description: 'Unknown or not yours', schema: ErrorBody } },
     },

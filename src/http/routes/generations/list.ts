@@ -13,7 +13,7 @@ const ListQuery = z.object({
 export function listRoute(tasks: TaskService): Route {
   return {
     doc: {
-      method: 'GET', url: '/v1/video/generations', tag: 'Video generations', auth: true,
+      method: 'GET', url: '/v1/video/generations', tag: 'Video generations', auth: 'apiKey',
       summary: "List the key's tasks, newest first", query: ListQuery,
       responses: { 200: { description: 'A page of tasks', schema: TaskList }, 400: { description: 'Bad query', schema: ErrorBody } },
     },

@@ -11,7 +11,7 @@ export function submitRoute(tasks: TaskService, bodyLimit: number, slots: Submit
     // shared submit slots (fair between keys) cap how many are read at once; the rest get a 429.
     onRequest: slots.gate,
     doc: {
-      method: 'POST', url: '/v1/video/generations', tag: 'Video generations', auth: true,
+      method: 'POST', url: '/v1/video/generations', tag: 'Video generations', auth: 'apiKey',
       summary: 'Submit an image-to-video task',
       body: { schema: SubmitRequest, contentTypes: ['application/json', 'multipart/form-data'] },
       headers: { 'Idempotency-Key': 'Optional; the same key and body within 24 h returns the same task' },
