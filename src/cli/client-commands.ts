@@ -20,7 +20,19 @@ export const CLIENT_COMMANDS = new Set(['generate', 'status', 'cancel', 'tasks',
 export const EXIT = { ok: 0, usage: 2, api: 3, taskFailed: 4 } as const;
 
 /** Used when --model is not given: the fastest model with audio. */
-const DEFAULT_MODEL = 'veo-3.0-fast-generate-001';
+/**
+ * Without --model: the same first choice the console makes — the cheapest
+ * current, available model with audio at its default size (GET /v1/models).
+ */
+async function defaultModel(reelay: ReturnType<typeof client>): Promise<string> {
+  const { data } = await reelay.models.list();
+  const perSecond = (m: (typeof data)[number]) => (m.pricing.credits_per_second[m.default_size] ?? Infinity) + (m.audio ? m.pricing.audio_credits_per_second : 0);
+  const current = data.filter((m) => !m.deprecated && m.available);
+  const pool = [current.filter((m) => m.audio), current, data].find((l) => l.length) ?? [];
+  const best = pool.reduce<(typeof data)[number] | undefined>((b, m) => (!b || perSecond(m) < perSecond(b) ? m : b), undefined);
+  if (!best) throw new Error('the server lists no models');
+  return best.id;
+}
 
 export interface ClientIO {
   out: ProgressStream;
@@ -85,7 +97,7 @@ async function generate(args: string[], io: ClientIO): Promise<number> {
   const images = [await imageArg(values.image, '--image')];
   if (values['last-frame']) images.push(await imageArg(values['last-frame'], '--last-frame'));
   const params: VideoCreateParams = {
-    model: values.model ?? DEFAULT_MODEL,
+    model: values.model ?? await defaultModel(reelay),
     prompt: values.prompt,
     aspect_ratio: values['aspect-ratio'] ?? await aspectFor(images[0]!),
     images,

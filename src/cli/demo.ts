@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import type { Reelay } from '../app.ts';
 
-const DEMO_MODEL = 'veo-3.0-fast-generate-001';
+const DEMO_MODEL = 'veo-3.1-fast-generate-001';
 
 /** A start image drawn here, so the demo needs no file or network. */
 function demoSvg(): string {

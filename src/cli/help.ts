@@ -65,7 +65,7 @@ Configuration comes from the environment: PORT (8080), HOST (127.0.0.1), REELAY_
     options: `  --image FILE|URL         the start frame: a file is uploaded, an https:// or data: URL is passed on
   --prompt TEXT            the camera motion to render
   --last-frame FILE|URL    the end frame (models that take one)
-  --model M                default veo-3.0-fast-generate-001 (GET /v1/models lists every model)
+  --model M                default: the cheapest current model with audio (as the console; GET /v1/models lists every model)
   --size S                 720p (default), 1080p, 4k, as the model allows
   --seconds N              as the model allows (Veo 3: 4, 6, 8)
   --aspect-ratio R         16:9 or 9:16; default: 9:16 for a portrait image, else 16:9

@@ -4,7 +4,7 @@
  *   import { Reelay } from 'reelay/client';
  *   const reelay = new Reelay({ baseUrl: 'http://127.0.0.1:8080', apiKey: process.env.REELAY_API_KEY! });
  *   const task = await reelay.videos.create({
- *     model: 'veo-3.0-fast-generate-001', prompt: 'slow push in', aspect_ratio: '16:9', seconds: 4,
+ *     model: 'veo-3.1-fast-generate-001', prompt: 'slow push in', aspect_ratio: '16:9', seconds: 4,
  *     images: await readFile('start.png'),
  *   });
  *   const done = await reelay.videos.waitUntilDone(task.id, { onProgress: (t) => console.log(t.progress) });
