@@ -15,6 +15,8 @@ import { renderBench } from './render.ts';
 import { dispatchBench } from './dispatch.ts';
 import { loadBench } from './load.ts';
 import { upstreamBench } from './upstream.ts';
+import { gpuBench } from './gpu.ts';
+import { hostileBench } from './hostile.ts';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   poll: () => pollBench(pollOptionsFromEnv()),
@@ -22,6 +24,8 @@ const benchmarks: Record<string, () => Promise<void>> = {
   dispatch: () => dispatchBench(),
   load: () => loadBench(),
   upstream: () => upstreamBench(),
+  gpu: () => gpuBench(),
+  hostile: () => hostileBench(),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -12,6 +12,7 @@ import type { BlobStore } from './infra/blob/blob-store.ts';
 import { createMetrics } from './infra/metrics/metrics.ts';
 import type { Store } from './store.ts';
 import type { Worker } from './worker/worker.ts';
+import type { MaintenanceRun } from './worker/maintenance.ts';
 import { buildBackground, buildDispatcher, buildMaintenance, type Background } from './compose/background.ts';
 import { buildFoundation, type ReelayOverrides } from './compose/foundation.ts';
 import { buildHttp, closeHttp } from './compose/http.ts';
@@ -35,7 +36,7 @@ export interface Reelay {
   lifecycle: Lifecycle;
   log: Logger;
   /** One pass of the periodic jobs (off-peak expiry, output purge, orphaned upstream jobs), for tests and operators. */
-  runMaintenance(): Promise<{ offPeakExpired: number; outputsPurged: number; upstreamOrphaned: number }>;
+  runMaintenance(): Promise<MaintenanceRun>;
   /** Listen on the configured host/port; returns the base URL. */
   listen(): Promise<string>;
   /** Graceful: stop claiming, let renders finish (or hand them back) within the deadline, drain HTTP. */

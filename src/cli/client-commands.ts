@@ -19,19 +19,39 @@ import { client } from './client-connection.ts';
 export const CLIENT_COMMANDS = new Set(['generate', 'status', 'cancel', 'tasks', 'credits']);
 export const EXIT = { ok: 0, usage: 2, api: 3, taskFailed: 4 } as const;
 
-/** Used when --model is not given: the fastest model with audio. */
+type Catalog = Awaited<ReturnType<ReturnType<typeof client>['models']['list']>>['data'];
+type CatalogModel = Catalog[number];
+
+/** What the request carries that not every model takes. */
+interface Needs { lastFrame: boolean; references: boolean; extend: boolean }
+
+const takes = (m: CatalogModel, n: Needs) =>
+  (!n.lastFrame || m.last_frame) && (!n.references || m.reference_images !== null) && (!n.extend || m.extension !== null);
+
 /**
  * Without --model: the same first choice the console makes — the cheapest
- * current, available model with audio at its default size (GET /v1/models).
+ * current, available model with audio at its default size (GET /v1/models) —
+ * among the models that take what was given (a last frame, references, an extension).
  */
-async function defaultModel(reelay: ReturnType<typeof client>): Promise<string> {
-  const { data } = await reelay.models.list();
-  const perSecond = (m: (typeof data)[number]) => (m.pricing.credits_per_second[m.default_size] ?? Infinity) + (m.audio ? m.pricing.audio_credits_per_second : 0);
-  const current = data.filter((m) => !m.deprecated && m.available);
-  const pool = [current.filter((m) => m.audio), current, data].find((l) => l.length) ?? [];
-  const best = pool.reduce<(typeof data)[number] | undefined>((b, m) => (!b || perSecond(m) < perSecond(b) ? m : b), undefined);
-  if (!best) throw new Error('the server lists no models');
+function defaultModel(data: Catalog, needs: Needs): string {
+  const perSecond = (m: CatalogModel) => (m.pricing.credits_per_second[m.default_size] ?? Infinity) + (m.audio ? m.pricing.audio_credits_per_second : 0);
+  const able = data.filter((m) => takes(m, needs));
+  const current = able.filter((m) => !m.deprecated && m.available);
+  const pool = [current.filter((m) => m.audio), current, able].find((l) => l.length) ?? [];
+  const best = pool.reduce<CatalogModel | undefined>((b, m) => (!b || perSecond(m) < perSecond(b) ? m : b), undefined);
+  if (!best) throw new UsageError('no model on this server takes what was given (see GET /v1/models); pass --model', { showUsage: false });
   return best.id;
+}
+
+/** --extend without --model: the model that made the source, if it extends; else the default choice. */
+async function modelFor(reelay: ReturnType<typeof client>, needs: Needs, extend: string | undefined): Promise<string> {
+  const { data } = await reelay.models.list();
+  if (extend !== undefined) {
+    const made = (await reelay.videos.get(extend)).model;
+    const source = data.find((m) => m.id === made);
+    if (source && takes(source, needs)) return source.id;
+  }
+  return defaultModel(data, needs);
 }
 
 export interface ClientIO {
@@ -81,26 +101,44 @@ async function aspectFor(image: ImageInput): Promise<string> {
   }
 }
 
-async function generate(args: string[], io: ClientIO): Promise<number> {
-  const { values } = parseArgs({
-    args, strict: true, options: {
-      ...COMMON,
-      image: { type: 'string' }, 'last-frame': { type: 'string' }, prompt: { type: 'string' },
-      model: { type: 'string' }, size: { type: 'string' }, seconds: { type: 'string' }, 'aspect-ratio': { type: 'string' },
-      'negative-prompt': { type: 'string' }, seed: { type: 'string' }, 'off-peak': { type: 'boolean' }, 'is-rec': { type: 'boolean' },
-      'no-audio': { type: 'boolean' }, 'callback-url': { type: 'string' }, wait: { type: 'boolean', default: false }, out: { type: 'string' },
-    },
-  });
-  if (!values.image) throw new UsageError('generate needs --image FILE (the start frame)');
-  if (!values.prompt) throw new UsageError('generate needs --prompt TEXT (the camera motion to render)');
-  const reelay = client(values, io);
+const GENERATE_OPTIONS = {
+  ...COMMON,
+  image: { type: 'string' }, 'last-frame': { type: 'string' }, reference: { type: 'string', multiple: true }, extend: { type: 'string' },
+  prompt: { type: 'string' }, model: { type: 'string' }, size: { type: 'string' }, seconds: { type: 'string' }, 'aspect-ratio': { type: 'string' },
+  'negative-prompt': { type: 'string' }, seed: { type: 'string' }, 'off-peak': { type: 'boolean' }, 'is-rec': { type: 'boolean' },
+  'no-audio': { type: 'boolean' }, 'callback-url': { type: 'string' }, wait: { type: 'boolean', default: false }, out: { type: 'string' },
+} as const;
+type GenerateValues = ReturnType<typeof parseArgs<{ args: string[]; strict: true; options: typeof GENERATE_OPTIONS }>>['values'];
+
+/** The frames (--image, --last-frame) or the task to continue (--extend): one or the other. */
+async function framesOrSource(values: GenerateValues): Promise<Pick<VideoCreateParams, 'images' | 'extend_task_id'>> {
+  if (values.extend !== undefined) {
+    if (values.image || values['last-frame']) {
+      throw new UsageError('--extend continues that task\'s video from its last frame: drop --image and --last-frame');
+    }
+    if (!/^\S+$/.test(values.extend)) throw new UsageError(`--extend needs a TASK_ID (got ${JSON.stringify(values.extend)})`);
+    return { extend_task_id: values.extend };
+  }
+  if (!values.image) throw new UsageError('generate needs --image FILE (the start frame), or --extend TASK_ID');
   const images = [await imageArg(values.image, '--image')];
   if (values['last-frame']) images.push(await imageArg(values['last-frame'], '--last-frame'));
-  const params: VideoCreateParams = {
-    model: values.model ?? await defaultModel(reelay),
+  return { images };
+}
+
+async function generateParams(values: GenerateValues, reelay: ReturnType<typeof client>): Promise<VideoCreateParams> {
+  if (values.extend === undefined && !values.image) throw new UsageError('generate needs --image FILE (the start frame), or --extend TASK_ID');
+  if (!values.prompt) throw new UsageError(`generate needs --prompt TEXT (${values.extend ? 'how the video goes on' : 'the camera motion to render'})`);
+  const frames = await framesOrSource(values);
+  const references = await Promise.all((values.reference ?? []).map((r) => imageArg(r, '--reference')));
+  const needs = { lastFrame: Boolean(values['last-frame']), references: references.length > 0, extend: values.extend !== undefined };
+  // An extension keeps its source's aspect ratio: without --aspect-ratio the server takes it from the source.
+  const aspect = values['aspect-ratio'] ?? (frames.images ? await aspectFor((frames.images as ImageInput[])[0]!) : undefined);
+  return {
+    model: values.model ?? await modelFor(reelay, needs, values.extend),
     prompt: values.prompt,
-    aspect_ratio: values['aspect-ratio'] ?? await aspectFor(images[0]!),
-    images,
+    ...frames,
+    ...(aspect !== undefined && { aspect_ratio: aspect }),
+    ...(references.length && { reference_images: references }),
     ...(values.seconds !== undefined && { seconds: wholeNumber(values.seconds, '--seconds')! }),
     ...(values.size !== undefined && { size: values.size }),
     ...(values['negative-prompt'] !== undefined && { negative_prompt: values['negative-prompt'] }),
@@ -109,7 +147,13 @@ async function generate(args: string[], io: ClientIO): Promise<number> {
     ...(values['is-rec'] && { is_rec: true }),
     ...(values['no-audio'] && { generate_audio: false }),
     ...(values['callback-url'] !== undefined && { callback_url: values['callback-url'] }),
-  };
+  } as VideoCreateParams;
+}
+
+async function generate(args: string[], io: ClientIO): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, options: GENERATE_OPTIONS });
+  const reelay = client(values, io);
+  const params = await generateParams(values, reelay);
 
   const submitted = await reelay.videos.create(params);
   const wait = values.wait || values.out !== undefined;

@@ -60,12 +60,18 @@ Configuration comes from the environment: PORT (8080), HOST (127.0.0.1), REELAY_
   },
   'channels reset': { usage: ['channels reset NAME [--json]'], about: "End a channel's rest by hand once you fixed it." },
   generate: {
-    usage: ['generate --image FILE --prompt TEXT [options]'],
-    about: 'Submit a video to a running server. Without --wait or --out it prints the task id and returns.',
+    usage: ['generate --image FILE --prompt TEXT [options]', 'generate --extend TASK_ID --prompt TEXT [options]'],
+    about: 'Submit a video to a running server. Without --wait or --out it prints the task id and returns.\n'
+      + 'With --extend it continues a succeeded task\'s video instead (no --image); the result is the whole, longer video.',
     options: `  --image FILE|URL         the start frame: a file is uploaded, an https:// or data: URL is passed on
-  --prompt TEXT            the camera motion to render
+  --prompt TEXT            the camera motion to render (with --extend: how the video goes on)
   --last-frame FILE|URL    the end frame (models that take one)
-  --model M                default: the cheapest current model with audio (as the console; GET /v1/models lists every model)
+  --reference FILE|URL     a picture of a person, character or product to keep in the video; repeat it
+                           for more (Veo 3.1: up to 2 besides the start image; GET /v1/models says per model)
+  --extend TASK_ID         continue that succeeded task's video from its last frame; --seconds is what it
+                           adds (Veo 3.1: 7), and the aspect ratio is the source's
+  --model M                default: the cheapest current model with audio that takes what you gave (as the
+                           console; GET /v1/models lists every model); with --extend, the source's model
   --size S                 720p (default), 1080p, 4k, as the model allows
   --seconds N              as the model allows (Veo 3: 4, 6, 8)
   --aspect-ratio R         16:9 or 9:16; default: 9:16 for a portrait image, else 16:9
@@ -109,6 +115,7 @@ Server and administration (they read the server's configuration: PORT, HOST, REE
 Client commands (talk to a running server: --base-url or REELAY_BASE_URL, else http://HOST:PORT;
 the key is --api-key or REELAY_API_KEY):
   generate --image FILE --prompt TEXT [options]    submit a video; --wait shows progress, --out FILE saves it
+  generate --extend TASK_ID --prompt TEXT          continue a succeeded task's video (the whole, longer video)
   status TASK_ID                                   one task
   cancel TASK_ID                                   cancel a queued or processing task
   tasks [--limit N] [--status S]                   your tasks, newest first

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { cpus } from 'node:os';
 import { createCreditService, type CreditService } from '../domain/credits.ts';
 import { errors } from '../domain/errors.ts';
@@ -11,10 +12,11 @@ import { createWebhookService, type WebhookService } from '../domain/webhooks.ts
 import { imageFetcher } from '../infra/images/fetch-image.ts';
 import { ImageRejected } from '../infra/images/image-rejected.ts';
 import { inspectImage } from '../infra/images/inspect-image.ts';
-import { limiter } from '../infra/limiter.ts';
+import { keyedLimiter } from '../infra/keyed-limiter.ts';
 import { assertPublicTarget } from '../infra/net/check-target.ts';
 import { UnsafeUrlError } from '../infra/net/safe-fetch.ts';
 import { LOCAL_PROMPT_VOCABULARY } from '../providers/local/prompt-vocabulary.ts';
+import { removeEndedFiles } from '../worker/ended-files.ts';
 import { NOTIFY } from './background.ts';
 import type { Foundation } from './foundation.ts';
 import type { Upstreams } from './upstreams.ts';
@@ -30,15 +32,18 @@ async function mapImageRejection<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /**
- * How a task ends, and what else happens then: its cached view is dropped, a
- * cancelled task's upstream job is cancelled (the ending says so; best effort,
- * the poller also tries on its next look), and webhook dispatchers are woken
- * (here directly, elsewhere through the database).
+ * How a task ends, and what else happens then: its cached view is dropped,
+ * the files it no longer needs are removed (best effort; maintenance sweeps
+ * what a crash left), a cancelled task's upstream job is cancelled (the
+ * ending says so; best effort, the poller also tries on its next look), and
+ * webhook dispatchers are woken (here directly, elsewhere through the database).
  */
 export function buildLifecycle(f: Foundation, u: Upstreams, views: TaskViewCache, wakeDispatcher: () => void): Lifecycle {
   return createLifecycle(f.store, {
     onEnded: (row) => {
       views.invalidate(row.id);
+      void removeEndedFiles({ tasks: f.store.tasks, blobs: f.blobs }, row)
+        .catch((e) => f.log.warn({ err: e, taskId: row.id }, 'removing an ended task\'s files failed; maintenance will retry'));
       const ch = endingOf(row.status).cancelsUpstream && row.upstream_id ? u.byName.get(row.upstream_channel ?? '') : undefined;
       if (ch?.adapter.cancel) {
         void ch.adapter.cancel(row.upstream_id!).catch((e) => f.log.warn({ err: e, taskId: row.id }, 'upstream cancel failed'));
@@ -64,7 +69,12 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
   lifecycle: Lifecycle; views: TaskViewCache; worker: { wake(): void; abort(id: string): void } | null; wakeDispatcher(): void;
 }): Services {
   const { config, store, now, outbound } = f;
-  const decodeSlots = limiter(Math.max(2, cpus().length));
+  // Decoding is the memory- and CPU-heavy part of a submit: a burst of large images queues here instead of all
+  // decoding at once, and one key holds at most half the slots, so its 4k images never make another key's small one wait.
+  const decodeCount = Math.max(2, cpus().length);
+  const decodeSlots = keyedLimiter(decodeCount, Math.ceil(decodeCount / 2));
+  // The key of the submit under way (the domain's image port takes no key; only these slots care).
+  const submitting = new AsyncLocalStorage<string>();
   const fetchImage = imageFetcher({ ...outbound, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes });
   const tasks = createTaskService({
     catalog: f.catalog, store, lifecycle: d.lifecycle, maxActiveTasksPerKey: config.maxActiveTasksPerKey, views: d.views,
@@ -78,8 +88,7 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
         throw e;
       }
     },
-    // Decoding is the memory-heavy part of a submit: a burst of large images queues here instead of all decoding at once.
-    inspectImage: (data, param) => mapImageRejection(() => decodeSlots(() => inspectImage(data, param, config.limits))),
+    inspectImage: (data, param) => mapImageRejection(() => decodeSlots(submitting.getStore() ?? '', () => inspectImage(data, param, config.limits))),
     promptVocabulary: LOCAL_PROMPT_VOCABULARY,
     onQueued: () => {
       d.worker?.wake();
@@ -89,7 +98,7 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
     onCancelled: (id) => d.worker?.abort(id),
   });
   return {
-    tasks,
+    tasks: { ...tasks, submit: (actor, body, opts) => submitting.run(actor.keyId, () => tasks.submit(actor, body, opts)) },
     keys: createKeyService(store.keys, now),
     credits: createCreditService(store, now),
     webhooks: createWebhookService(store, now, d.wakeDispatcher),

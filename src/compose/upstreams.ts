@@ -1,7 +1,9 @@
 import { buildChannels } from '../providers/upstreams.ts';
 import { createChannelHealth, type ChannelHealth } from '../providers/upstream/channel-health.ts';
-import { channelStatuses, type ChannelStatus } from '../providers/upstream/channel-report.ts';
+import { channelModels, channelStatuses, type ChannelStatus } from '../providers/upstream/channel-report.ts';
 import { candidatesFor, orderCandidates, type Channel } from '../providers/upstream/channels.ts';
+import { slotSignals } from '../providers/upstream/slots.ts';
+import { NOTIFY } from './background.ts';
 import type { Foundation } from './foundation.ts';
 
 export interface Upstreams {
@@ -13,16 +15,28 @@ export interface Upstreams {
   /** GET /v1/models: who can serve a model now (a channel not resting for it, or the local renderer). */
   availability(modelId: string): Promise<{ available: boolean; providers: string[] }>;
   statuses(): Promise<ChannelStatus[]>;
+  /** Self-hosted servers' slots: who frees one wakes the tasks waiting for it. */
+  slots: ReturnType<typeof slotSignals>;
 }
 
 /** The configured channels, their shared health, and the routing questions the API and the worker ask. */
 export function buildUpstreams(f: Foundation): Upstreams {
   const { catalog } = f;
   // Result URLs an upstream hands back go through the same SSRF policy as user URLs.
-  const channels = buildChannels(f.config.upstreams, { policy: f.outbound, publicBase: f.publicUrl.get });
+  const slots = slotSignals({
+    wakeWaiting: (models) => f.store.tasks.wakeWaiting(models),
+    modelsOf: (c) => channelModels(c, catalog).map((m) => m.model),
+    notify: () => f.store.db.notify(NOTIFY.tasks),
+    onError: (e) => f.log.warn({ err: e }, 'waking the tasks that wait for a server slot failed; they are looked at again shortly'),
+  });
+  const built = buildChannels(f.config.upstreams, { policy: f.outbound, publicBase: f.publicUrl.get });
+  // A cancelled job (the owner's cancel runs on whichever node served it) frees its server's slot.
+  const channels = built.map((c): Channel => (c.slots === undefined || !c.adapter.cancel ? c : {
+    ...c, adapter: { ...c.adapter, cancel: async (id) => { await c.adapter.cancel!(id); await slots.freed(c); } },
+  }));
   const health = createChannelHealth(f.store.channelHealth, f.config.upstreams, f.now);
   return {
-    channels,
+    channels, slots,
     byName: new Map(channels.map((c) => [c.name, c])),
     health,
     route(modelId) {

@@ -6,14 +6,60 @@ const Resolution = z.string().regex(/^[a-z0-9]{1,16}$/);
 export type Resolution = string;
 const Seconds = z.array(z.number().int().positive()).nonempty();
 
+/** How many pictures of a subject an upstream id takes (`reference_images` of API.md §3). */
+const UpstreamReferences = z.object({
+  max: z.number().int().positive(),
+  /** The start image, when the request has one, is sent as one of them (Veo, Vidu), so it counts toward max. */
+  start_image_counts: z.boolean().default(false),
+}).strict();
+
 /** What an upstream id can do where it is narrower than the public model mapped to it. */
 const UpstreamLimits = z.object({
   seconds: Seconds.optional(),
   sizes: z.array(Resolution).nonempty().optional(),
   /** Sizes that allow only some durations (Veo 3.1: 1080p and 4k only at 8 s). */
   seconds_by_size: z.record(Resolution, Seconds).optional(),
+  /** false: no last frame (images[1]). */
+  last_frame: z.boolean().optional(),
+  /** Durations allowed with a last frame (Vidu Q2's start-end: 1–8 s). */
+  last_frame_seconds: Seconds.optional(),
+  /** null: no reference images. */
+  reference_images: UpstreamReferences.nullable().optional(),
+  /** It makes videos from reference images only (Vidu's reference2video models). */
+  needs_references: z.boolean().optional(),
+  /** false: it cannot continue a video. */
+  extension: z.boolean().optional(),
 }).strict();
 export type UpstreamLimits = z.infer<typeof UpstreamLimits>;
+
+/** `reference_images` (API.md §3): pictures of a person, character or product to keep in the video. */
+const ReferenceRules = UpstreamReferences.extend({
+  /** Durations allowed with references (Veo 3.1: 8 only). */
+  seconds: Seconds.optional(),
+  /**
+   * The model makes videos from references only (Vidu's reference2video
+   * models): the start image in `images` is sent as the first reference.
+   */
+  only: z.boolean().default(false),
+  /** Credits per reference image, on top of the seconds. */
+  price_per_image: z.number().nonnegative().default(0),
+}).strict();
+export type ReferenceRules = z.infer<typeof ReferenceRules>;
+
+/** `extend_task_id` (API.md §3): continuing a succeeded task's video; `seconds` is what an extension adds. */
+const ExtensionRules = z.object({
+  /** What an extension may add (Veo 3.1: its fixed 7 s). */
+  seconds: Seconds,
+  /** The sizes an extension renders (Veo: 720p only); the model's when absent. */
+  sizes: z.array(Resolution).nonempty().optional(),
+  /** The longest video the model continues (Vertex: 30 s). */
+  max_source_seconds: z.number().positive().optional(),
+  /** The sizes of video it continues (Vertex: 720p, 1080p, 4k), by the source's measured pixels. */
+  source_sizes: z.array(Resolution).nonempty().optional(),
+  /** The frame rates of video it continues (Vertex: 24). */
+  source_fps: z.array(z.number().positive()).nonempty().optional(),
+}).strict();
+export type ExtensionRules = z.infer<typeof ExtensionRules>;
 
 const ModelSpec = z.object({
   /** The public name clients send; never changes, even after its upstream is retired. */
@@ -30,7 +76,14 @@ const ModelSpec = z.object({
   default_size: Resolution,
   aspect_ratios: z.array(z.string()).nonempty(),
   audio: z.boolean(),
+  /** images[1] is the last frame. */
   last_frame: z.boolean(),
+  /** Durations allowed with a last frame, where narrower than `seconds` (Vidu Q2: 1–8 s). */
+  last_frame_seconds: Seconds.optional(),
+  /** null: the model takes no reference images. */
+  reference_images: ReferenceRules.nullable().default(null),
+  /** null: the model cannot extend a video. */
+  extension: ExtensionRules.nullable().default(null),
   /** Who may serve it, in order of preference: upstream providers with a channel for it, then `local`. */
   providers: z.array(z.string()).nonempty(),
   /** The upstream id per provider when it differs from the public name (Google's migration table). */
@@ -118,6 +171,11 @@ function check(doc: CatalogDoc): string[] {
   const problems: string[] = [];
   for (const m of doc.models) {
     for (const s of m.sizes) if (!Object.hasOwn(doc.resolutions, s)) problems.push(`models.${m.id}.sizes: ${s} is not a listed resolution`);
+    for (const s of m.extension?.sizes ?? []) if (!m.sizes.includes(s)) problems.push(`models.${m.id}.extension.sizes: ${s} is not one of the model's sizes`);
+    for (const s of m.extension?.source_sizes ?? []) if (!Object.hasOwn(doc.resolutions, s)) problems.push(`models.${m.id}.extension.source_sizes: ${s} is not a listed resolution`);
+    if (m.reference_images?.only && (m.last_frame || !m.reference_images.start_image_counts)) {
+      problems.push(`models.${m.id}.reference_images: a model that renders from references only sends the start image as one (start_image_counts) and takes no last frame`);
+    }
     if (m.successor && !doc.models.some((x) => x.id === m.successor)) problems.push(`models.${m.id}.successor: no model ${m.successor}`);
   }
   const names = new Map<string, string>();

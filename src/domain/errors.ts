@@ -79,6 +79,9 @@ export const errors = {
     new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred. It has been logged; please retry.', { cause }),
   unavailable: (message: string, retryAfterSeconds = 5) =>
     new ApiError(503, 'api_error', 'service_unavailable', message, { headers: { 'retry-after': String(retryAfterSeconds) } }),
+  /** extend_task_id names a task of this key whose video cannot be continued (yet, or any more). */
+  extendSourceNotReady: (id: string, why: string) =>
+    new ApiError(409, 'conflict_error', 'extend_source_not_ready', `Task ${id} cannot be extended: ${why}`, { param: 'extend_task_id' }),
   contentExpired: (id: string) =>
     new ApiError(404, 'not_found_error', 'content_expired', `The output of task ${id} has expired and is no longer stored.`, { param: 'task_id' }),
 };

@@ -37,6 +37,7 @@ export const FAILURE_CODES = {
   upstream_invalid_response: { fault: 'transient', meaning: 'The upstream answered with something Reelay could not read or refuses to fetch.' },
   upstream_lost_job: { fault: 'transient', meaning: 'The upstream forgot the job (a restart) and it could not be submitted again.' },
   provider_unavailable: { fault: 'system', meaning: 'No provider is configured for the task\'s model (or its channel was removed).' },
+  extend_source_unavailable: { fault: 'user', meaning: 'The task being extended was deleted, or its video expired, before this task ran; refunded.' },
   render_failed: { fault: 'internal', meaning: 'The local renderer failed on this input.' },
   ffmpeg_unavailable: { fault: 'internal', meaning: 'ffmpeg could not be started on the worker.' },
   invalid_output: { fault: 'internal', meaning: 'The produced video could not be read back (empty or corrupt).' },

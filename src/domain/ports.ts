@@ -10,16 +10,22 @@ import type { TaskStatus } from './task-states.ts';
 
 // ---- Stores ---------------------------------------------------------------
 
-/** A task as submitted: the columns the worker, the poller and the ending fill in later are left out. */
+/**
+ * A task as submitted: the columns the worker, the poller and the ending fill
+ * in later are left out; the creative inputs default to none ('[]', null).
+ */
 export type NewTask = Omit<TaskRecord,
   'requested_model' | 'started_at' | 'completed_at' | 'expires_at' | 'lease_owner' | 'lease_expires_at' | 'attempts' | 'output_key' |
-  'thumbnail_key' | 'metadata_json' | 'error_code' | 'error_message' | 'deleted_at' | `upstream_${string}`>;
+  'thumbnail_key' | 'metadata_json' | 'error_code' | 'error_message' | 'deleted_at' | `upstream_${string}` | 'reference_keys' | 'extend_task_id'>
+  & Partial<Pick<TaskRecord, 'reference_keys' | 'extend_task_id'>>;
 
 export interface TaskListQuery {
   keyId: string;
   limit: number;
   status?: TaskStatus | undefined;
-  /** Cursor: return tasks strictly older than this one. */
+  /** Newest first (the default) or oldest first. */
+  order?: 'asc' | 'desc' | undefined;
+  /** Cursor: return tasks strictly after this one in that order. */
   after?: { createdAt: number; id: string } | undefined;
 }
 
@@ -42,8 +48,14 @@ export interface TaskStore {
   find(id: string, keyId?: string): Promise<TaskRecord | undefined>;
   findByIdempotencyKey(keyId: string, idempotencyKey: string): Promise<TaskRecord | undefined>;
   releaseIdempotencyKey(keyId: string, idempotencyKey: string, olderThan: number): Promise<void>;
-  /** Newest first. */
+  /** Newest first unless `order` says otherwise. */
   list(q: TaskListQuery): Promise<TaskRecord[]>;
+  /**
+   * Inside a transaction: until it ends, no other submit of this key gets
+   * past this point, so counting its active tasks and inserting one cannot
+   * interleave with another submit's (the per-key limit holds under concurrency).
+   */
+  serialiseSubmits(keyId: string): Promise<void>;
   countActive(keyId: string): Promise<number>;
   /** Hide an ended task of this key; false when not its, still active, or already deleted. */
   markDeleted(id: string, keyId: string, now: number): Promise<boolean>;

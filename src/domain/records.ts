@@ -29,8 +29,15 @@ export interface TaskRecord {
   callback_url: string | null;
   /** Provider-specific options (e.g. Vidu audio settings), JSON. */
   options_json: string;
-  /** Blob keys of the input images, JSON array: [first frame, last frame?]. */
+  /**
+   * Blob keys of every input image, JSON array: the frames [first, last?],
+   * then the reference images; '[]' once an ended task's inputs are removed.
+   */
   input_keys: string;
+  /** Which of `input_keys` are `reference_images` (`inputs/<task>/ref-<n>.<ext>`), JSON array (migration 0010). */
+  reference_keys: string;
+  /** The succeeded task whose video this one continues (`extend_task_id`), or null. */
+  extend_task_id: string | null;
   output_key: string | null;
   thumbnail_key: string | null;
   /** Facts measured from the output file, JSON. */
@@ -62,6 +69,10 @@ export interface TaskRecord {
   /** Consecutive retryable poll failures. */
   upstream_failures: number;
   upstream_json: string | null;
+  /** Waiting for a free slot on a self-hosted server: not dispatched before this (migration 0009). */
+  upstream_not_before: number | null;
+  /** The server reported the job done: its slot is free while the video downloads. */
+  upstream_done_at: number | null;
 }
 
 export interface ApiKeyRecord {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { errors } from './errors.ts';
 import type { Catalog, ModelSpec, Resolution } from './catalog.ts';
+import { assertExtensionAspect, checkCreativeInputs, secondsRule, sizesFor, type Creative, type ExtendFacts, type SecondsRule } from './creative-rules.ts';
 import { SubmitRequest } from './task-schemas.ts';
 
 export const MAX_PROMPT_CHARS = 5000;
@@ -31,7 +32,12 @@ export interface TaskRequest {
   isRec: boolean;
   callbackUrl: string | null;
   options: Record<string, unknown>;
+  /** Start frame, then the optional last frame; empty only when extending. */
   images: ImageSource[];
+  /** Pictures of a subject to keep (`reference_images`), in order. */
+  referenceImages: ImageSource[];
+  /** The succeeded task this one continues (`extend_task_id`). */
+  extendTaskId: string | null;
 }
 
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
@@ -83,7 +89,7 @@ function parseSeconds(v: number | string | undefined, param: string): number | u
   return n;
 }
 
-function resolveSeconds(req: SubmitRequest, model: ModelSpec, imageCount: number): number {
+function resolveSeconds(req: SubmitRequest, model: ModelSpec, rule: SecondsRule): number {
   const seconds = parseSeconds(req.seconds, 'seconds');
   const duration = parseSeconds(req.duration, 'duration');
   if (seconds !== undefined && duration !== undefined && seconds !== duration) {
@@ -91,23 +97,23 @@ function resolveSeconds(req: SubmitRequest, model: ModelSpec, imageCount: number
   }
   const asked = seconds ?? duration;
   const param = seconds !== undefined ? 'seconds' : 'duration';
-  if (model.seconds_with_images !== null && imageCount > 0) {
-    if (asked !== undefined && asked !== model.seconds_with_images) {
+  if (rule.fixed !== null) {
+    if (asked !== undefined && asked !== rule.fixed) {
       throw errors.invalidField(param,
-        `${model.id} with a start image always renders ${model.seconds_with_images} seconds; omit "${param}" or pass ${model.seconds_with_images} (got ${asked}).`,
+        `${model.id} with a start image always renders ${rule.fixed} seconds; omit "${param}" or pass ${rule.fixed} (got ${asked}).`,
         'invalid_seconds');
     }
-    return model.seconds_with_images;
+    return rule.fixed;
   }
-  if (asked === undefined) return model.default_seconds;
-  if (!model.seconds.includes(asked)) {
-    throw errors.invalidField(param, `"${param}" must be one of ${model.seconds.join(', ')} for ${model.id} (got ${asked}).`, 'invalid_seconds');
+  if (asked === undefined) return rule.fallback;
+  if (!rule.allowed.includes(asked)) {
+    throw errors.invalidField(param, `"${param}" must be one of ${rule.allowed.join(', ')} for ${model.id}${rule.context} (got ${asked}).`, 'invalid_seconds');
   }
   return asked;
 }
 
-function resolveSize(req: SubmitRequest, aspect: string, model: ModelSpec, catalog: Catalog) {
-  const asked = (req.size ?? model.default_size).trim().toLowerCase();
+function resolveSize(req: SubmitRequest, aspect: string, model: ModelSpec, catalog: Catalog, allowed: ReturnType<typeof sizesFor>) {
+  const asked = (req.size ?? allowed.fallback).trim().toLowerCase();
   let resolution: Resolution | undefined;
   const px = /^(\d{2,5})x(\d{2,5})$/.exec(asked);
   if (px) {
@@ -122,25 +128,25 @@ function resolveSize(req: SubmitRequest, aspect: string, model: ModelSpec, catal
   } else if (catalog.isResolution(asked)) {
     resolution = asked;
   }
-  if (!resolution || !model.sizes.includes(resolution)) {
-    const pixels = model.sizes.map((s) => { const d = catalog.dimensions(s, aspect); return `${d.width}x${d.height}`; });
+  if (!resolution || !allowed.sizes.includes(resolution)) {
+    const pixels = allowed.sizes.map((s) => { const d = catalog.dimensions(s, aspect); return `${d.width}x${d.height}`; });
     throw errors.invalidField('size',
-      `"size" must be one of ${[...model.sizes, ...pixels].join(', ')} for ${model.id} with aspect_ratio ${aspect} (got ${shown(req.size)}).`);
+      `"size" must be one of ${[...allowed.sizes, ...pixels].join(', ')} for ${model.id}${allowed.context} with aspect_ratio ${aspect} (got ${shown(req.size)}).`);
   }
   return { size: asked, resolution, ...catalog.dimensions(resolution, aspect) };
 }
 
-function parseImageString(s: string, i: number, allowHttp: boolean): ImageSource {
-  const param = `images[${i}]`;
+function parseImageString(s: string, i: number, allowHttp: boolean, field: 'images' | 'reference_images' = 'images'): ImageSource {
+  const param = `${field}[${i}]`;
   const t = s.trim();
   if (/^https:\/\//i.test(t) || (allowHttp && /^http:\/\//i.test(t))) return { kind: 'url', url: t, param };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) {
-    throw errors.invalidField('images', `"${param}" must be an https:// URL, a data:image/...;base64 URI or base64 (got a ${t.split(':')[0]}: URL).`, 'invalid_image');
+    throw errors.invalidField(field, `"${param}" must be an https:// URL, a data:image/...;base64 URI or base64 (got a ${t.split(':')[0]}: URL).`, 'invalid_image');
   }
   const dataUri = /^data:(image\/[a-z0-9.+-]+)?;base64,(.*)$/is.exec(t);
   const b64 = (dataUri ? dataUri[2]! : t).replace(/\s+/g, '');
   if (b64.length === 0 || b64.length % 4 === 1 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) {
-    throw errors.invalidField('images', `"${param}" is neither an https:// URL nor valid base64 image data.`, 'invalid_image');
+    throw errors.invalidField(field, `"${param}" is neither an https:// URL nor valid base64 image data.`, 'invalid_image');
   }
   return { kind: 'bytes', data: Buffer.from(b64, 'base64'), declaredType: dataUri?.[1]?.toLowerCase() ?? null, param };
 }
@@ -149,6 +155,8 @@ export interface RuleOptions {
   allowPrivateUrls: boolean;
   /** Image files from multipart parts, appended after any `images` strings. */
   files?: { data: Buffer; contentType: string | null }[];
+  /** The task `extend_task_id` names, as the caller found it (owned and succeeded). */
+  extend?: ExtendFacts | null;
 }
 
 /** Second pass: every field rule of API.md §3/§6, in the order a user fixes them. */
@@ -177,6 +185,30 @@ export function aspectFromSize(req: SubmitRequest, model: ModelSpec): string | n
   return px ? nearestAspect(Number(px[1]), Number(px[2]), model.aspect_ratios) : null;
 }
 
+/** `images` (strings, then multipart files), `reference_images`, and the rules that bind them to `extend_task_id`. */
+function creativeInputs(req: SubmitRequest, model: ModelSpec, catalog: Catalog, opts: RuleOptions) {
+  const images: ImageSource[] = (req.images ?? []).map((s, i) => parseImageString(s, i, opts.allowPrivateUrls));
+  for (const f of opts.files ?? []) {
+    images.push({ kind: 'bytes', data: f.data, declaredType: f.contentType, param: `images[${images.length}]` });
+  }
+  const referenceImages = (req.reference_images ?? []).map((s, i) => parseImageString(s, i, opts.allowPrivateUrls, 'reference_images'));
+  const creative: Creative = { images: images.length, references: referenceImages.length, extend: opts.extend ?? null };
+  checkCreativeInputs(model, catalog, creative, req.images !== undefined);
+  return { images, referenceImages, creative };
+}
+
+function lengthAndSize(req: SubmitRequest, model: ModelSpec, catalog: Catalog, creative: Creative) {
+  const seconds = resolveSeconds(req, model, secondsRule(model, creative));
+  const size = resolveSize(req, req.aspect_ratio!, model, catalog, sizesFor(model, creative));
+  // An extension's seconds are what it adds, by the model's extension rules, not a clip length.
+  const bySize = creative.extend ? undefined : model.seconds_by_size?.[size.resolution];
+  if (bySize && !bySize.includes(seconds)) {
+    const param = req.seconds === undefined && req.duration !== undefined ? 'duration' : 'seconds';
+    throw errors.invalidField(param, `${model.id} renders ${size.resolution} only at ${bySize.join(' or ')} seconds (got ${seconds}${req.seconds === undefined && req.duration === undefined ? ', the default' : ''}).`, 'invalid_seconds');
+  }
+  return { seconds, size };
+}
+
 export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: RuleOptions): TaskRequest & { aspectRatio: string } {
   const model = findModel(catalog, req.model);
   if (req.aspect_ratio === undefined) throw errors.missingField('aspect_ratio');
@@ -185,29 +217,12 @@ export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: Rul
   if (promptLen === 0 || chars(req.prompt) > MAX_PROMPT_CHARS) {
     throw errors.invalidField('prompt', `"prompt" must be 1–${MAX_PROMPT_CHARS} characters (got ${chars(req.prompt)}${promptLen === 0 ? ', blank' : ''}).`);
   }
+  if (opts.extend) assertExtensionAspect(model, opts.extend, req.aspect_ratio);
   if (!model.aspect_ratios.includes(req.aspect_ratio)) {
     throw errors.invalidField('aspect_ratio', `"aspect_ratio" must be one of ${model.aspect_ratios.join(', ')} for ${model.id} (got ${shown(req.aspect_ratio)}).`);
   }
-  const images: ImageSource[] = (req.images ?? []).map((s, i) => parseImageString(s, i, opts.allowPrivateUrls));
-  for (const f of opts.files ?? []) {
-    images.push({ kind: 'bytes', data: f.data, declaredType: f.contentType, param: `images[${images.length}]` });
-  }
-  const maxImages = model.last_frame ? 2 : 1;
-  if (images.length === 0) {
-    // An explicit empty array is present but wrong (invalid), not absent (missing).
-    if (req.images !== undefined) throw errors.invalidField('images', `"images" must contain at least one image (the first frame); got an empty array.`);
-    throw errors.missingField('images');
-  }
-  if (images.length > maxImages) {
-    throw errors.invalidField('images', `${model.id} takes ${maxImages === 1 ? 'one image (the first frame)' : 'at most two images (first and last frame)'}; got ${images.length}.`);
-  }
-  const seconds = resolveSeconds(req, model, images.length);
-  const size = resolveSize(req, req.aspect_ratio, model, catalog);
-  const bySize = model.seconds_by_size?.[size.resolution];
-  if (bySize && !bySize.includes(seconds)) {
-    const param = req.seconds === undefined && req.duration !== undefined ? 'duration' : 'seconds';
-    throw errors.invalidField(param, `${model.id} renders ${size.resolution} only at ${bySize.join(' or ')} seconds (got ${seconds}${req.seconds === undefined && req.duration === undefined ? ', the default' : ''}).`, 'invalid_seconds');
-  }
+  const { images, referenceImages, creative } = creativeInputs(req, model, catalog, opts);
+  const { seconds, size } = lengthAndSize(req, model, catalog, creative);
 
   if (req.negative_prompt !== undefined && chars(req.negative_prompt) > MAX_PROMPT_CHARS) {
     throw errors.invalidField('negative_prompt', `"negative_prompt" must be at most ${MAX_PROMPT_CHARS} characters (got ${chars(req.negative_prompt)}).`);
@@ -253,5 +268,7 @@ export function applySubmitRules(req: SubmitRequest, catalog: Catalog, opts: Rul
     callbackUrl,
     options,
     images,
+    referenceImages,
+    extendTaskId: opts.extend?.taskId ?? null,
   };
 }

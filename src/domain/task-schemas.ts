@@ -11,7 +11,11 @@ export const SubmitRequest = z.object({
   prompt: z.string().describe('Motion description, 1–5000 characters'),
   aspect_ratio: z.string().optional().describe('One the model supports (Veo: 16:9 or 9:16). Omitted: the supported ratio nearest to the start image\'s shape (or to pixel `size`)'),
   images: z.array(z.string()).optional().describe(
-    'First frame (and, for Veo 3.1, the last frame): https:// URL, data:image/...;base64 URI, or bare base64. In multipart, file parts named images or input_reference. Required.'),
+    'First frame, then the last frame on models that take one (Veo 3.1, Vidu start-end models): https:// URL, data:image/...;base64 URI, or bare base64. In multipart, file parts named images or input_reference. Required unless extend_task_id is given.'),
+  reference_images: z.array(z.string()).optional().describe(
+    'Pictures of a person, character or product to keep in the video (same item forms as images): up to 3 on Veo 3.1 (the start image counted, 8 s) and Gemini Omni, up to 7 on Vidu reference models (the start image counted). GET /v1/models says per model.'),
+  extend_task_id: z.string().optional().describe(
+    'A succeeded task of this key whose video the new task continues; omit images. The output is the whole extended video; seconds is what the extension adds (Veo 3.1: 7 at 720p).'),
   seconds: z.union([z.number(), z.string()]).optional().describe('Veo 3/3.1: 4, 6, 8; Veo 2: 5–8; default 8; Veo 3.1 with images: 8'),
   duration: z.union([z.number(), z.string()]).optional().describe('Alias of seconds'),
   size: z.string().optional().describe('720p (default), 1080p, 4k, or pixels such as 1280x720'),
@@ -48,6 +52,7 @@ export const TaskObject = z.object({
   generate_audio: z.boolean(),
   off_peak: z.boolean(),
   is_rec: z.boolean(),
+  extend_task_id: z.string().nullable().optional().describe('The task whose video this one continues; its video is the start of this one'),
   created_at: z.number().int(),
   started_at: z.number().int().nullable(),
   completed_at: z.number().int().nullable(),

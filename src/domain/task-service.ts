@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Catalog } from './catalog.ts';
-import { errors } from './errors.ts';
+import { ApiError, errors, isApiError } from './errors.ts';
+import { assertExtendable, type ExtendFacts } from './creative-rules.ts';
 import { newTaskId } from './ids.ts';
 import { applySubmitRules, aspectFromSize, findModel, nearestAspect, parseSubmitShape, type ImageSource, type RuleOptions, type TaskRequest } from './submit-rules.ts';
 import type { SubmitRequest } from './task-schemas.ts';
@@ -9,7 +10,7 @@ import type { TaskObject } from './task-schemas.ts';
 import type { Lifecycle } from './task-lifecycle.ts';
 import type { TaskViewCache } from './task-view-cache.ts';
 import { priceTask } from './pricing.ts';
-import { assertSomeUpstreamHonours } from './upstream-limits.ts';
+import { assertSomeUpstreamHonours, type Asked } from './upstream-limits.ts';
 import { createPromptOptimizer } from './prompt-optimizer.ts';
 import { DuplicateRecordError, type BlobInfo, type Blobs, type FetchImage, type ImageFacts, type InspectImage, type PromptVocabulary, type Storage } from './ports.ts';
 import type { TaskRecord } from './records.ts';
@@ -48,6 +49,8 @@ export interface TaskServiceDeps {
   views: TaskViewCache;
 }
 
+type Loaded = { data: Buffer; facts: ImageFacts };
+
 export interface SubmitOptions {
   files?: { data: Buffer; contentType: string | null }[];
   idempotencyKey?: string | undefined;
@@ -57,14 +60,30 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 export { TASK_CACHE_MS } from './task-view-cache.ts';
 export const LIST_MAX = 100;
 
-function requestHash(req: TaskRequest): string {
+async function requestHash(req: TaskRequest): Promise<string> {
   const h = createHash('sha256');
-  const { images, model, ...fields } = req;
-  h.update(JSON.stringify({ ...fields, model: model.id }));
-  for (const img of images) {
-    h.update(img.kind === 'url' ? `url:${img.url}` : `bytes:${createHash('sha256').update(img.data).digest('hex')}`);
-  }
+  const { images, referenceImages, model, extendTaskId, ...fields } = req;
+  // extend_task_id only when given: any other request hashes as it did before it existed (keys replayed across an upgrade).
+  h.update(JSON.stringify({ ...fields, model: model.id, ...(extendTaskId ? { extendTaskId } : {}) }));
+  // Image bytes are hashed on the thread pool (WebCrypto): hashing 20 MB here held the event loop ~40 ms per submit.
+  const digest = async (img: ImageSource) => (img.kind === 'url' ? `url:${img.url}`
+    : `bytes:${Buffer.from(await crypto.subtle.digest('SHA-256', img.data)).toString('hex')}`);
+  for (const img of images) h.update(await digest(img));
+  // Only when there are some: a request without references hashes as it did before they existed.
+  if (referenceImages.length) h.update(`references:${(await Promise.all(referenceImages.map(digest))).join(',')}`);
   return h.digest('hex');
+}
+
+/**
+ * What the mapped upstream will be asked to do: on a model that renders from
+ * references only, the start image is sent as the first of them (worker).
+ */
+function upstreamAsk(req: TaskRequest): Asked {
+  const only = req.model.reference_images?.only === true;
+  return {
+    seconds: req.seconds, resolution: req.resolution, startImage: req.images.length > 0 && !only, lastFrame: req.images.length > 1,
+    references: req.referenceImages.length + (only && req.images.length > 0 ? 1 : 0), extension: req.extendTaskId !== null,
+  };
 }
 
 /** The task API's rules, independent of HTTP: handlers parse, call one of these, reply. */
@@ -75,14 +94,62 @@ export function createTaskService(d: TaskServiceDeps) {
   const optimizePrompt = createPromptOptimizer(d.promptVocabulary);
 
   async function loadImage(src: ImageSource): Promise<{ data: Buffer; facts: ImageFacts }> {
-    const data = src.kind === 'url' ? await d.fetchImage(src.url, src.param) : src.data;
-    return { data, facts: await d.inspectImage(data, src.param) };
+    try {
+      const data = src.kind === 'url' ? await d.fetchImage(src.url, src.param) : src.data;
+      return { data, facts: await d.inspectImage(data, src.param) };
+    } catch (e) {
+      // The image ports report every refusal under "images"; a reference image's is its own field's.
+      const field = src.param.replace(/\[\d+\]$/, '');
+      if (isApiError(e) && e.param === 'images' && field !== 'images') {
+        throw new ApiError(e.status, e.type, e.code, e.message, { param: field, headers: e.headers, cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The task `extend_task_id` names: this key's (another key's answers 404, as
+   * any task does), succeeded, with its video still stored (else 409).
+   */
+  async function extendSource(actor: Actor, shape: SubmitRequest): Promise<ExtendFacts | null> {
+    if (shape.extend_task_id === undefined) return null;
+    // A model that cannot extend is the first thing to fix; no lookup for it.
+    assertExtendable(findModel(d.catalog, shape.model), d.catalog);
+    const id = shape.extend_task_id.trim();
+    const src = await tasks.find(id, actor.keyId);
+    if (!src) throw errors.notFound('task', id, 'extend_task_id');
+    if (src.status !== 'succeeded') {
+      throw errors.extendSourceNotReady(id, `it is "${src.status}"; only a succeeded task's video can be continued.`);
+    }
+    if (!src.output_key || !src.metadata_json || (src.expires_at != null && Number(src.expires_at) < d.now())) {
+      throw errors.extendSourceNotReady(id, 'its video has expired and is no longer stored.');
+    }
+    const meta = JSON.parse(src.metadata_json) as { duration?: number; width?: number; height?: number; fps?: number };
+    return {
+      taskId: src.id, aspectRatio: src.aspect_ratio, duration: Number(meta.duration ?? src.seconds),
+      width: Number(meta.width ?? src.width), height: Number(meta.height ?? src.height), fps: Number(meta.fps ?? d.catalog.fps),
+    };
+  }
+
+  /** Store the inputs: frames as `inputs/<id>/<n>.<ext>`, references as `ref-<n>.<ext>`; every key in input_keys. */
+  async function storeInputs(id: string, frames: Loaded[], references: Loaded[]) {
+    const frameKeys = frames.map((img, i) => `inputs/${id}/${i}.${img.facts.ext}`);
+    const referenceKeys = references.map((img, i) => `inputs/${id}/ref-${i}.${img.facts.ext}`);
+    const all = [...frames, ...references];
+    const keys = [...frameKeys, ...referenceKeys];
+    for (const [i, img] of all.entries()) await d.blobs.put(keys[i]!, img.data, img.facts.mime);
+    return { input_keys: JSON.stringify(keys), reference_keys: JSON.stringify(referenceKeys) };
   }
 
   function replayOrConflict(existing: TaskRecord, hash: string): Promise<TaskObject> {
     if (existing.request_hash !== hash) {
       throw errors.conflict('idempotency_key_reused',
         'This Idempotency-Key was already used with a different request body in the last 24 hours; use a new key.');
+    }
+    // Deleted tasks answer 404 everywhere; a replay must not bring one back, nor quietly make (and charge) a second task.
+    if (existing.deleted_at != null) {
+      throw errors.conflict('idempotency_key_deleted',
+        `The task this Idempotency-Key created (${existing.id}) has been deleted; send the request with a new key to create another.`);
     }
     return view(existing);
   }
@@ -94,6 +161,8 @@ export function createTaskService(d: TaskServiceDeps) {
    */
   async function inferAspect(shape: SubmitRequest, o: RuleOptions, preloaded: Map<string, Promise<{ data: Buffer; facts: ImageFacts }>>): Promise<string> {
     const model = findModel(d.catalog, shape.model);
+    // An extension keeps the shape of the video it continues.
+    if (o.extend) return o.extend.aspectRatio;
     const fromSize = aspectFromSize(shape, model);
     const provisional = applySubmitRules({ ...shape, aspect_ratio: fromSize ?? model.aspect_ratios[0]! }, d.catalog, o);
     if (fromSize) return fromSize;
@@ -114,15 +183,15 @@ export function createTaskService(d: TaskServiceDeps) {
   return {
     async submit(actor: Actor, body: unknown, opts: SubmitOptions = {}): Promise<TaskObject> {
       const shape = parseSubmitShape(body);
-      const ruleOpts = { allowPrivateUrls: d.allowPrivateUrls, files: opts.files ?? [] };
+      const ruleOpts = { allowPrivateUrls: d.allowPrivateUrls, files: opts.files ?? [], extend: await extendSource(actor, shape) };
       // aspect_ratio omitted (the vendor doc's own example): the start image decides, loaded once and reused below.
       const preloaded = new Map<string, Promise<{ data: Buffer; facts: ImageFacts }>>();
       if (shape.aspect_ratio === undefined) shape.aspect_ratio = await inferAspect(shape, ruleOpts, preloaded);
       const req = applySubmitRules(shape, d.catalog, ruleOpts);
       const route = d.route(req.model.id);
-      assertSomeUpstreamHonours(req.model.id, route.upstreamModels, d.catalog.upstreamLimits, req);
+      assertSomeUpstreamHonours(req.model.id, route.upstreamModels, d.catalog.upstreamLimits, upstreamAsk(req));
       if (req.callbackUrl) await d.checkCallbackUrl(req.callbackUrl);
-      const hash = requestHash(req);
+      const hash = await requestHash(req);
       const idem = opts.idempotencyKey;
       if (idem !== undefined) {
         if (!/^[\x21-\x7e]{1,255}$/.test(idem)) {
@@ -133,21 +202,25 @@ export function createTaskService(d: TaskServiceDeps) {
         if (existing) return replayOrConflict(existing, hash);
       }
 
-      const loaded = [];
+      const loaded: Loaded[] = [];
       for (const src of req.images) loaded.push(await (preloaded.get(src.param) ?? loadImage(src)));
+      const references: Loaded[] = [];
+      for (const src of req.referenceImages) references.push(await loadImage(src));
 
       const id = newTaskId();
       const provider = route.provider;
       const price = priceTask(req.model, d.catalog.pricing, {
         seconds: req.seconds, resolution: req.resolution, audio: req.generateAudio, isRec: req.isRec, offPeak: req.offPeak,
+        references: req.referenceImages.length,
       }).credits;
       // The local renderer has no optimiser of its own, so is_rec rewrites the prompt here; upstreams get the flag.
       const optimized = req.isRec && provider === 'local' ? optimizePrompt(req.prompt) : null;
-      const inputKeys = loaded.map((img, i) => `inputs/${id}/${i}.${img.facts.ext}`);
       try {
-        for (const [i, img] of loaded.entries()) await d.blobs.put(inputKeys[i]!, img.data, img.facts.mime);
+        const inputs = await storeInputs(id, loaded, references);
         await d.store.transaction(async (r) => {
-          // Reserving credits, inserting the task and queueing it are one transaction (nothing half-done).
+          // Reserving credits, inserting the task and queueing it are one transaction (nothing half-done);
+          // the key's other submits wait here, so the count below cannot be stale when the insert lands.
+          await r.tasks.serialiseSubmits(actor.keyId);
           if (await r.tasks.countActive(actor.keyId) >= d.maxActiveTasksPerKey) {
             throw errors.tooManyActiveTasks(d.maxActiveTasksPerKey);
           }
@@ -157,7 +230,7 @@ export function createTaskService(d: TaskServiceDeps) {
             status: 'queued', progress: 0, prompt: req.prompt, negative_prompt: req.negativePrompt,
             aspect_ratio: req.aspectRatio, seconds: req.seconds, size: req.size, width: req.width, height: req.height,
             seed: req.seed, generate_audio: req.generateAudio ? 1 : 0, off_peak: req.offPeak ? 1 : 0, is_rec: req.isRec ? 1 : 0,
-            callback_url: req.callbackUrl, options_json: JSON.stringify(req.options), input_keys: JSON.stringify(inputKeys),
+            callback_url: req.callbackUrl, options_json: JSON.stringify(req.options), ...inputs, extend_task_id: req.extendTaskId,
             credits_reserved: price, credits_charged: 0, credits_refunded: 0, created_at: now,
             idempotency_key: idem ?? null, request_hash: hash, optimized_prompt: optimized,
           });
@@ -198,14 +271,15 @@ export function createTaskService(d: TaskServiceDeps) {
       cache.invalidate(id);
     },
 
-    async list(actor: Actor, q: { limit: number; after?: string | undefined; status?: TaskStatus | undefined }) {
+    /** Newest first unless `order` is 'asc'; `after` is the last id of the previous page, in that order. */
+    async list(actor: Actor, q: { limit: number; after?: string | undefined; status?: TaskStatus | undefined; order?: 'asc' | 'desc' | undefined }) {
       let after: { createdAt: number; id: string } | undefined;
       if (q.after) {
         const cursor = await tasks.find(q.after, actor.keyId);
         if (!cursor) throw errors.invalidField('after', `"after" must be the id of one of your tasks (got ${JSON.stringify(q.after)}).`);
         after = { createdAt: Number(cursor.created_at), id: cursor.id };
       }
-      const rows = await tasks.list({ keyId: actor.keyId, limit: q.limit + 1, status: q.status, after });
+      const rows = await tasks.list({ keyId: actor.keyId, limit: q.limit + 1, status: q.status, order: q.order, after });
       const page = await Promise.all(rows.slice(0, q.limit).map(view));
       return {
         object: 'list' as const,

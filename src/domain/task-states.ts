@@ -20,13 +20,15 @@ export const ACTIVE_STATUSES: readonly ActiveStatus[] = ['queued', 'processing']
 /**
  * Every allowed move. processing → processing: the worker died and its lease
  * lapsed, or the poller gave an upstream job back to the queue (the upstream
- * lost it, or its channel is at fault); the task runs again. A task fails only
- * while processing (a worker or the poller holds it); a queued one can only be
- * claimed or cancelled. Ended states are final (API.md §5).
+ * lost it, or its channel is at fault); the task runs again. processing →
+ * queued: a claim undone because every self-hosted server of the model is
+ * full (the task waits in the queue for a free slot, no attempt counted). A
+ * task fails only while processing (a worker or the poller holds it); a
+ * queued one can only be claimed or cancelled. Ended states are final (API.md §5).
  */
 export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   queued: ['processing', 'cancelled'],
-  processing: ['processing', 'succeeded', 'failed', 'cancelled'],
+  processing: ['processing', 'queued', 'succeeded', 'failed', 'cancelled'],
   succeeded: [],
   failed: [],
   cancelled: [],

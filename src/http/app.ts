@@ -77,7 +77,8 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance> 
   installJsonParser(app);
   await app.register(multipart, {
     // Text parts may carry base64 images, so they get the whole body budget (the total is capped in submit-body).
-    limits: { fileSize: o.bodyLimit, files: 4, fields: 40, parts: 50, fieldSize: o.bodyLimit },
+    // Start and last frame plus up to 7 reference images (Vidu's reference models), and room for no more.
+    limits: { fileSize: o.bodyLimit, files: 9, fields: 40, parts: 50, fieldSize: o.bodyLimit },
   });
   for (const r of o.publicRoutes) registerRoute(app, r);
   await app.register(authenticated(o.authenticate, o.limiter, (scope) => {

@@ -23,7 +23,7 @@ function fromFastify(err: FastifyError, bodyLimit: number, contentType: string |
     case 'FST_FILES_LIMIT':
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
-      return errors.invalid('too_many_parts', 'The multipart body has too many parts; send the fields and at most two image files.');
+      return errors.invalid('too_many_parts', 'The multipart body has too many parts; send the fields, at most two frames and the reference images (9 files in all).');
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return errors.invalid('invalid_multipart', 'The multipart body is malformed.');
     // Raised by the router before any route or hook runs (see frameworkErrorHandler).

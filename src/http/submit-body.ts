@@ -9,6 +9,12 @@ export interface SubmitBody {
 const BOOLEAN_FIELDS = new Set(['generate_audio', 'audio', 'off_peak', 'is_rec']);
 const INTEGER_FIELDS = new Set(['seed']);
 const FILE_FIELDS = new Set(['images', 'input_reference']);
+/** `reference_images` file parts; they join the text parts of that name as data: URIs, in the order sent. */
+const REFERENCE_FIELDS = new Set(['reference_images', 'reference_images[]']);
+
+/** A reference file as the data: URI the submit rules read (the type is judged by content; a declared one is kept if it is an image's). */
+const referenceUri = (data: Buffer, mime: string | undefined) =>
+  `data:${mime && /^image\/[a-z0-9.+-]+$/i.test(mime) ? mime.toLowerCase() : ''};base64,${data.toString('base64')}`;
 
 /** Multipart text parts are strings; give them the JSON types the schema expects so one rule set serves both. */
 function coerceField(name: string, value: string): unknown {
@@ -45,25 +51,30 @@ async function readMultipart(req: FastifyRequest, bodyLimit: number): Promise<Su
   const fields: Record<string, unknown> = {};
   const files: SubmitBody['files'] = [];
   const imageStrings: string[] = [];
+  const references: string[] = [];
   let total = 0;
   for await (const part of req.parts()) {
     if (part.type === 'file') {
-      if (!FILE_FIELDS.has(part.fieldname)) {
+      const reference = REFERENCE_FIELDS.has(part.fieldname);
+      if (!FILE_FIELDS.has(part.fieldname) && !reference) {
         await part.toBuffer().catch(() => {});
-        throw errors.invalidField(part.fieldname, `File part "${part.fieldname}" is not expected; send the image as "images" (or "input_reference").`, 'unexpected_file');
+        throw errors.invalidField(part.fieldname, `File part "${part.fieldname}" is not expected; send the image as "images" (or "input_reference"), reference images as "reference_images".`, 'unexpected_file');
       }
       const data = await part.toBuffer();
       total += data.length;
       if (total > bodyLimit) throw errors.bodyTooLarge(bodyLimit);
-      files.push({ data, contentType: part.mimetype || null });
+      if (reference) references.push(referenceUri(data, part.mimetype));
+      else files.push({ data, contentType: part.mimetype || null });
     } else {
       const value = String(part.value ?? '');
       total += value.length;
       if (total > bodyLimit || part.valueTruncated) throw errors.bodyTooLarge(bodyLimit);
       if (part.fieldname === 'images' || part.fieldname === 'images[]') imageStrings.push(value);
+      else if (REFERENCE_FIELDS.has(part.fieldname)) references.push(value);
       else fields[part.fieldname] = coerceField(part.fieldname, value);
     }
   }
   if (imageStrings.length) fields.images = imageStrings;
+  if (references.length) fields.reference_images = references;
   return { body: fields, files };
 }

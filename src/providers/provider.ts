@@ -15,7 +15,7 @@ export interface GenerationJob {
   /** The seed to use; callers pick one when the user did not, so the output is reproducible. */
   seed: number;
   generateAudio: boolean;
-  /** Start frame, then the optional last frame (original bytes as uploaded). Empty only when extending. */
+  /** Start frame, then the optional last frame (original bytes as uploaded). Empty when extending, and on reference-only models (viduq3, viduq3-mix), whose start image travels as the first reference. */
   images: Buffer[];
   /** Up to 3 (Vidu reference models: 7) pictures of a subject to keep in the video (API.md §3 `reference_images`), as uploaded. */
   referenceImages?: Buffer[];

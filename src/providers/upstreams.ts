@@ -7,6 +7,7 @@ import type { UpstreamAdapter } from './upstream/upstream-provider.ts';
 import { geminiAdapter } from './gemini/gemini-adapter.ts';
 import { vertexAdapter } from './vertex/vertex-adapter.ts';
 import { viduAdapter } from './vidu/vidu-adapter.ts';
+import { openAiVideosAdapter } from './openai-videos/openai-videos-adapter.ts';
 import { viduCallbackUrl } from './vidu/callback.ts';
 import { readServiceAccountKeyFile, serviceAccountTokenSource, staticTokenSource } from './vertex/service-account.ts';
 
@@ -26,6 +27,8 @@ export function buildChannels(u: Config['upstreams'], w: ChannelWiring): Channel
     models: c.models ? new Map(Object.entries(c.models)) : null,
     rate: rateBucket(c.ratePerSecond),
     adapter: adapterFor(c, u, w),
+    // A self-hosted server runs maxConcurrent jobs and is polled at its own short, steady interval.
+    ...(c.provider === 'openai-videos' ? { slots: c.maxConcurrent, timing: { pollMs: c.pollMs, maxIntervalMs: c.pollMs } } : {}),
   }));
 }
 
@@ -45,6 +48,12 @@ function adapterFor(c: ChannelConfig, u: Config['upstreams'], w: ChannelWiring):
       return viduAdapter({
         ...common, apiKey: c.apiKey, baseUrl: c.baseUrl,
         ...(u.viduCallbacks ? { callbackUrl: (taskId: string) => viduCallbackUrl(w.publicBase(), c.name, taskId) } : {}),
+      });
+    case 'openai-videos':
+      return openAiVideosAdapter({
+        ...common, baseUrl: c.baseUrl, apiKey: c.apiKey, dialect: c.dialect, params: c.params,
+        // Dynamo may answer the create call only once the video is done.
+        createTimeoutMs: c.dialect === 'dynamo' ? Math.max(u.requestTimeoutMs, u.maxWaitMs) : u.requestTimeoutMs,
       });
   }
 }

@@ -11,10 +11,21 @@ export type TaskListPage = z.infer<typeof TaskList>;
 export type ImageInput = string | Uint8Array | Blob;
 
 /** The submit fields of the API (from its zod schema), with images given as bytes or strings. */
-export type VideoCreateParams = Omit<SubmitRequest, 'images'> & {
-  /** The first frame, or [first, last] (last frame: Veo 3.1). */
-  images: ImageInput | ImageInput[];
-};
+export type VideoCreateParams = Omit<SubmitRequest, 'images' | 'reference_images' | 'extend_task_id'> & {
+  /** Pictures of a subject to keep in the video (GET /v1/models says which models take how many). */
+  reference_images?: ImageInput[];
+} & (
+  | {
+    /** The first frame, or [first, last] (last frame: Veo 3.1, Vidu start-end models). */
+    images: ImageInput | ImageInput[];
+    extend_task_id?: undefined;
+  }
+  | {
+    /** Continue this succeeded task's video (no images then); the result is the whole extended video. */
+    extend_task_id: string;
+    images?: undefined;
+  }
+);
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -49,26 +60,40 @@ const toBlob = (i: Uint8Array | Blob): Blob => (i instanceof Blob ? i : new Blob
 const toBase64 = async (i: Uint8Array | Blob): Promise<string> =>
   Buffer.from(i instanceof Blob ? new Uint8Array(await i.arrayBuffer()) : i).toString('base64');
 
+const asStrings = (list: ImageInput[]) => Promise.all(list.map((i) => (isBytes(i) ? toBase64(i) : i)));
+
+/** The server reads at most this many multipart file parts; more byte images go as base64 in JSON. */
+const MULTIPART_FILES = 4;
+
 /**
- * Bytes go up as multipart file parts named `images` (no base64 inflation).
- * Multipart puts text image parts before file parts, so when a string image
- * follows a byte image the order can only be kept in JSON: then bytes are
- * sent as bare base64.
+ * Bytes go up as multipart file parts named `images` and `reference_images`
+ * (no base64 inflation). The server reads text image parts before file parts
+ * (references keep their order either way), so when a string image follows a
+ * byte image the order can only be kept in JSON: then bytes are sent as bare
+ * base64, as they are when there are more files than multipart allows.
  */
 async function submitBody(params: VideoCreateParams): Promise<{ json: unknown } | { form: FormData }> {
-  const { images: raw, ...fields } = params;
-  const images = Array.isArray(raw) ? raw : [raw];
+  const { images: raw, reference_images: references = [], ...fields } = params;
+  const images = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   const firstBytes = images.findIndex(isBytes);
   const stringAfterBytes = firstBytes >= 0 && images.slice(firstBytes).some((i) => typeof i === 'string');
-  if (firstBytes < 0 || stringAfterBytes) {
-    return { json: { ...fields, images: await Promise.all(images.map((i) => (isBytes(i) ? toBase64(i) : i))) } };
+  const files = [...images, ...references].filter(isBytes).length;
+  if (files === 0 || files > MULTIPART_FILES || stringAfterBytes) {
+    return {
+      json: {
+        ...fields, ...(raw !== undefined && { images: await asStrings(images) }),
+        ...(references.length && { reference_images: await asStrings(references) }),
+      },
+    };
   }
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) form.append(k, String(v));
-  images.forEach((i, n) => {
-    if (isBytes(i)) form.append('images', toBlob(i), `image-${n}`);
-    else form.append('images', i);
+  const append = (field: string, list: ImageInput[]) => list.forEach((i, n) => {
+    if (isBytes(i)) form.append(field, toBlob(i), `${field === 'images' ? 'image' : 'reference'}-${n}`);
+    else form.append(field, i);
   });
+  append('images', images);
+  append('reference_images', references);
   return { form };
 }
 

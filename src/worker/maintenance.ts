@@ -15,9 +15,15 @@ export interface MaintenanceDeps {
   log: Logger;
   /** The channels this node can poll: upstream jobs on any other channel are ended once past maxWaitMs. */
   upstream?: { knownChannels: string[]; maxWaitMs: number; leaseMs: number };
+  /** Removes the files of ended tasks whose ending a crash interrupted (ended-files.ts); how many tasks. */
+  sweepEndedFiles?: (now: number) => Promise<number>;
 }
 
-export interface MaintenanceRun { offPeakExpired: number; outputsPurged: number; upstreamOrphaned: number }
+export interface MaintenanceRun {
+  offPeakExpired: number; outputsPurged: number; upstreamOrphaned: number;
+  /** Present when this maintenance sweeps ended tasks' files (sweepEndedFiles). */
+  endedFilesRemoved?: number;
+}
 
 /**
  * Periodic jobs that keep promises made to users: off-peak tasks not finished
@@ -54,6 +60,9 @@ export function createMaintenance(d: MaintenanceDeps) {
       purged++;
     }
     if (purged) d.log.info({ purged }, 'deleted expired outputs');
+    // Ended tasks whose files a crash kept the ending from removing (ended-files.ts).
+    const endedFilesRemoved = await d.sweepEndedFiles?.(d.now());
+    if (endedFilesRemoved) d.log.info({ endedFilesRemoved }, 'removed files of ended tasks left by an interrupted ending');
     // Jobs pinned to a channel no poller knows (renamed, removed, or no channels at all):
     // nobody can collect them, so once past the wait limit they fail with a refund.
     let orphaned = 0;
@@ -67,7 +76,7 @@ export function createMaintenance(d: MaintenanceDeps) {
       }
       if (orphaned) d.log.warn({ orphaned }, 'failed upstream tasks whose channel is no longer configured');
     }
-    return { offPeakExpired: expired, outputsPurged: purged, upstreamOrphaned: orphaned };
+    return { offPeakExpired: expired, outputsPurged: purged, upstreamOrphaned: orphaned, ...(d.sweepEndedFiles ? { endedFilesRemoved } : {}) };
   }
 
   /** The run in progress, if any. */

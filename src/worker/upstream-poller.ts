@@ -5,12 +5,13 @@ import { claimLoop } from '../infra/claim-loop.ts';
 import { limiter } from '../infra/limiter.ts';
 import type { Channel } from '../providers/upstream/channels.ts';
 import type { ChannelHealth } from '../providers/upstream/channel-health.ts';
-import type { PollTiming } from '../providers/upstream/poll-schedule.ts';
+import { durationMemory, type PollTiming } from '../providers/upstream/poll-schedule.ts';
+import type { SlotSignals } from '../providers/upstream/slots.ts';
 import type { PollOutcome, ResultVideo } from '../providers/upstream/upstream-provider.ts';
 import { failure } from '../domain/failures.ts';
 import type { PublishDeps } from './finish-output.ts';
 import { keepLease } from './lease.ts';
-import { jobBookkeeping, newJob, type Job } from './upstream-job.ts';
+import { durationKey, jobBookkeeping, newJob, type Job } from './upstream-job.ts';
 import { collectResult } from './upstream-result.ts';
 
 export type PollOutcomeLabel = 'pending' | 'done' | 'failed' | 'error' | 'throttled';
@@ -31,6 +32,8 @@ export interface PollerDeps extends PublishDeps {
   onTaskChanged?(taskId: string): void;
   /** A task went back to the queue (its upstream lost the job): wake a worker. */
   onRequeued?(taskId: string): void;
+  /** Self-hosted servers' slots: a job that ends (or that the server reports done) frees one. */
+  slots?: SlotSignals;
   onPoll?(channel: string, outcome: PollOutcomeLabel, seconds: number): void;
   /** A job ended here: how long it took from submit (upstream time, download included). */
   onJobEnded?(provider: string, outcome: 'succeeded' | 'failed', seconds: number): void;
@@ -62,13 +65,16 @@ type InHand = { abort: AbortController; done: Promise<void> };
  */
 export function createUpstreamPoller(d: PollerDeps) {
   const id = newWorkerId();
-  const book = jobBookkeeping(d, id);
+  const durations = durationMemory();
+  const book = jobBookkeeping(d, id, { durations, wakeAt });
   const polling = new Map<string, InHand>();
   const downloading = new Map<string, InHand>();
   const downloadSlot = limiter(d.downloads);
   const stopping = new AbortController();
   let turn = 0;
   let moreDue = false;
+  /** A wake (or the wake timer) that arrives while a round runs would find no sleep to cut short: the next idle wait is then 0. */
+  let woken = false;
 
   /**
    * One round of claims: per channel, as many due jobs as its rate lets it
@@ -77,6 +83,9 @@ export function createUpstreamPoller(d: PollerDeps) {
    */
   async function claimRound(start: (c: Claimed) => void): Promise<undefined> {
     moreDue = false;
+    woken = false;
+    // This round claims what the wake timer was set for (it may have fired while the previous round ran).
+    if (d.now() >= earliestDue()) dueClaimed(d.now());
     // A different channel first each round, so one busy channel cannot take every slot.
     const channels = [...d.channels.values()];
     turn = (turn + 1) % Math.max(1, channels.length);
@@ -109,7 +118,10 @@ export function createUpstreamPoller(d: PollerDeps) {
     },
     // Claiming again is worth a query only once half the slots are free.
     wakeOnEnd: () => polling.size <= Math.floor(d.concurrency / 2),
-    idleMs: () => (moreDue && polling.size < d.concurrency / 2 ? MORE_DUE_MS : d.tickMs),
+    idleMs: () => {
+      const base = woken ? 0 : moreDue && polling.size < d.concurrency / 2 ? MORE_DUE_MS : d.tickMs;
+      return Math.max(0, Math.min(base, earliestDue() - d.now()));
+    },
   });
 
   /** Keeps the lease while a job is in hand; losing it (cancelled, taken over) or stopping aborts the work. */
@@ -147,11 +159,41 @@ export function createUpstreamPoller(d: PollerDeps) {
         await book.running(job, out.progress);
       } else {
         d.onPoll?.(channel.name, 'done', seconds);
+        if (channel.slots !== undefined) await serverDone(job);
         startDownload(job, out.video);
       }
     } finally {
       release();
     }
+  }
+
+  /** A self-hosted server finished the job: its slot frees now, while Reelay still downloads, so its GPU gets the next job at once. */
+  async function serverDone(job: Job) {
+    durations.record(durationKey(job), d.now() - job.submittedAt);
+    if (await d.tasks.markUpstreamDone(job.row.id, id, d.now())) await d.slots?.freed(job.channel);
+  }
+
+  /** Times a self-hosted job is due before the next tick (few: one per job in flight on such servers); a timer wakes the loop at the earliest. */
+  const dueAt: number[] = [];
+  let wakeTimer: NodeJS.Timeout | undefined;
+  const earliestDue = () => dueAt[0] ?? Infinity;
+  function armWake() {
+    clearTimeout(wakeTimer);
+    wakeTimer = undefined;
+    if (!dueAt.length) return;
+    wakeTimer = setTimeout(() => { wakeTimer = undefined; loop.wake(); }, Math.max(0, earliestDue() - d.now()));
+    wakeTimer.unref();
+  }
+  function wakeAt(at: number) {
+    const later = dueAt.findIndex((t) => t > at);
+    dueAt.splice(later < 0 ? dueAt.length : later, 0, at);
+    if (dueAt[0] === at) armWake();
+  }
+  /** A round is claiming what was due by now. */
+  function dueClaimed(now: number) {
+    const passed = dueAt.findIndex((t) => t > now);
+    dueAt.splice(0, passed < 0 ? dueAt.length : passed);
+    armWake();
   }
 
   /** The job is done: its result is collected in a download slot, not a poll slot, so a slow CDN never stops polling. */
@@ -181,6 +223,7 @@ export function createUpstreamPoller(d: PollerDeps) {
     },
     /** Something became due in this process (a callback arrived): look now. */
     wake() {
+      woken = true;
       loop.wake();
     },
     /**
@@ -189,6 +232,7 @@ export function createUpstreamPoller(d: PollerDeps) {
      * and handed back the same way.
      */
     async stop(deadlineMs = 10_000) {
+      clearTimeout(wakeTimer);
       await loop.stop();
       for (const p of polling.values()) p.abort.abort();
       const downloads = () => Promise.all([...downloading.values()].map((x) => x.done));

@@ -30,7 +30,11 @@ export async function collectResult(d: PollerDeps, owner: string, book: JobBookk
       }
     }
     const extra = JSON.parse(row.upstream_json ?? '{}') as Record<string, unknown>;
-    const details = { provider: channel.provider, channel: channel.name, upstream: { provider: channel.provider, id: row.upstream_id }, upstream_model: job.upstreamModel, ...extra };
+    // Where Google keeps the result (a Files URI, a gs:// object): an extension of it can send that instead of the bytes.
+    // Not Vidu's or a self-hosted server's links, which no upstream takes back.
+    const resultUri = video.kind === 'url' && (channel.provider === 'gemini' || channel.provider === 'vertex') ? { result_uri: video.url } : {};
+    const upstream = { provider: channel.provider, id: row.upstream_id, ...resultUri };
+    const details = { provider: channel.provider, channel: channel.name, upstream, upstream_model: job.upstreamModel, ...extra };
     const seed = row.seed == null ? defaultSeed(row.id) : Number(row.seed);
     let out;
     try {

@@ -9,12 +9,15 @@ import type { TasksRepo } from '../infra/db/tasks-repo.ts';
 import type { TaskRow } from '../infra/db/schema.ts';
 import { FfmpegAbortedError } from '../infra/ffmpeg/run-ffmpeg.ts';
 import type { GenerationJob, VideoProvider } from '../providers/provider.ts';
-import { candidatesFor, noCandidateLeft, orderCandidates, submitWithFailover, type Candidate, type Channel } from '../providers/upstream/channels.ts';
+import { candidatesFor, noCandidateLeft, orderCandidates, submitWithFailover, type Candidate, type Channel, type Dispatched, type Wait } from '../providers/upstream/channels.ts';
+import type { SlotSignals } from '../providers/upstream/slots.ts';
+import type { UpstreamJob } from '../providers/upstream/upstream-provider.ts';
 import type { ChannelHealth } from '../providers/upstream/channel-health.ts';
 import { upstreamRefusal } from '../domain/upstream-limits.ts';
 import { nextPollDelay, type PollTiming } from '../providers/upstream/poll-schedule.ts';
 import { resolutionName } from '../providers/upstream/job-facts.ts';
 import { publishOutput } from './finish-output.ts';
+import { askedOf, jobInputs } from './job-inputs.ts';
 import { classifyFailure, defaultSeed } from './failure.ts';
 import { keepLease } from './lease.ts';
 import { claimLoop } from '../infra/claim-loop.ts';
@@ -36,6 +39,10 @@ export interface WorkerDeps {
   upstreamTiming: Pick<PollTiming, 'pollMs' | 'maxIntervalMs'>;
   /** A task was handed to the poller: it may want to look sooner than its next tick. */
   onHandedOff?(taskId: string): void;
+  /** Self-hosted servers' slots: whoever frees one wakes the tasks waiting for it. */
+  slots?: SlotSignals;
+  /** How long a task may wait for self-hosted servers that are down (REELAY_UPSTREAM_MAX_WAIT_MS); a full server's queue has no limit. */
+  upstreamMaxWaitMs?: number;
   ffmpeg: { ffmpeg: string; ffprobe: string };
   concurrency: number;
   leaseMs: number;
@@ -94,17 +101,16 @@ export function createWorker(d: WorkerDeps) {
     });
     const workDir = await mkdtemp(join(d.scratchDir ?? tmpdir(), `reelay-${row.id}-`));
     try {
-      const inputKeys = JSON.parse(row.input_keys) as string[];
-      const images = await Promise.all(inputKeys.map((k) => d.blobs.get(k)));
+      const inputs = await jobInputs(d, row, model);
       const seed = row.seed == null ? defaultSeed(row.id) : Number(row.seed);
-      const job: GenerationJob = {
+      const job: GenerationJob & Pick<UpstreamJob, 'userSeed'> = {
         taskId: row.id, model, prompt: row.optimized_prompt ?? row.prompt, negativePrompt: row.negative_prompt, aspectRatio: row.aspect_ratio,
         seconds: Number(row.seconds), width: Number(row.width), height: Number(row.height), fps: d.catalog.fps, seed,
-        generateAudio: Boolean(Number(row.generate_audio)), images, options: JSON.parse(row.options_json) as Record<string, unknown>,
-        isRec: Boolean(Number(row.is_rec)), offPeak: Boolean(Number(row.off_peak)),
+        generateAudio: Boolean(Number(row.generate_audio)), ...inputs, options: JSON.parse(row.options_json) as Record<string, unknown>,
+        isRec: Boolean(Number(row.is_rec)), offPeak: Boolean(Number(row.off_peak)), userSeed: row.seed != null,
       };
       if (!provider) {
-        await submitUpstream(row.id, job, chain, abort.signal, log);
+        await submitUpstream(row, job, chain, abort.signal, log);
         return;
       }
       const result = await provider.generate(job, { signal: abort.signal, workDir, onProgress: (p) => void progress(row.id, Math.min(95, p * 0.95)) });
@@ -134,25 +140,57 @@ export function createWorker(d: WorkerDeps) {
 
   /**
    * An upstream task holds a worker slot only while it is submitted: the job
-   * is recorded on the task and the poller follows it from there.
+   * is recorded on the task and the poller follows it from there. A
+   * self-hosted server is submitted to only with a slot reserved; when every
+   * server of the model is full (busy, down) the task goes back to wait.
    */
-  async function submitUpstream(taskId: string, job: GenerationJob, chain: Candidate[], signal: AbortSignal, log: Logger) {
+  async function submitUpstream(row: TaskRow, job: Omit<UpstreamJob, 'upstreamModel'>, chain: Candidate[], signal: AbortSignal, log: Logger) {
+    const taskId = row.id;
     // Only candidates whose upstream model can render this (submit checked that at least one can).
-    const able = chain.filter((c) => !upstreamRefusal(c.upstreamModel, d.catalog.upstreamLimits(c.upstreamModel), { seconds: job.seconds, resolution: resolutionName(job) }));
-    const out = await submitWithFailover(able, job, signal, d.health);
+    const able = chain.filter((c) => !upstreamRefusal(c.upstreamModel, d.catalog.upstreamLimits(c.upstreamModel), askedOf(job, resolutionName(job))));
+    const reserve = (c: Channel) => d.tasks.reserveSlot(taskId, id, c.name, c.slots!, d.now());
+    const out = await submitWithFailover(able, job, signal, d.health, { reserve });
     if (!out.ok) {
+      // Waiting for servers that are down has a limit, counted from when they last worked (or from the task's creation, if later).
+      const outageFor = out.wait?.why === 'down' ? d.now() - Math.max(Number(row.created_at), out.wait.upSince ?? 0) : 0;
+      if (out.wait && outageFor <= (d.upstreamMaxWaitMs ?? Infinity)) {
+        await waitForSlot(row, out.wait, log);
+        return;
+      }
       log.warn({ code: out.failure.code, tried: out.tried }, 'no upstream took the task');
       await d.lifecycle.fail(taskId, id, d.now(), out.failure.code, out.failure.message);
+      // A slot it had reserved is free again.
+      for (const c of able) await d.slots?.freed(c.channel);
       return;
     }
+    await handOff(taskId, out, log);
+  }
+
+  /**
+   * Back to the queue until a slot frees (or the recheck time): the attempt is
+   * not counted. A slot that freed while this was decided would have found
+   * nobody waiting yet, so the count is looked at once more.
+   */
+  async function waitForSlot(row: TaskRow, wait: Wait, log: Logger) {
+    const now = d.now();
+    if (!(await d.tasks.waitForSlot(row.id, id, row.model, now + wait.ms, now))) return;
+    log.debug({ why: wait.why, recheckMs: wait.ms }, 'every server of the model is full, busy or down; the task waits in the queue');
+    d.onTaskChanged?.(row.id);
+    if (!wait.full.length) return;
+    const inUse = await d.tasks.slotsInUse(wait.full, d.now());
+    const freed = wait.full.some((name) => (inUse[name] ?? 0) < (d.channels.find((c) => c.name === name)?.slots ?? 0));
+    if (freed) await d.slots?.wakeModels([row.model]);
+  }
+
+  async function handOff(taskId: string, out: Extract<Dispatched, { ok: true }>, log: Logger) {
     const accepted = { channel: out.candidate.channel, upstreamId: out.upstreamId, tried: out.tried };
     const now = d.now();
-    const facts = { upstream_model: out.candidate.upstreamModel, ...(accepted.tried.length ? { failover_from: accepted.tried } : {}) };
+    const facts = { upstream_model: out.candidate.upstreamModel, ...out.facts, ...(accepted.tried.length ? { failover_from: accepted.tried } : {}) };
     let handed: boolean;
     try {
       handed = await d.tasks.handOffToPoller(taskId, id, {
         channel: accepted.channel.name, provider: accepted.channel.provider, upstreamId: accepted.upstreamId, submittedAt: now,
-        nextPollAt: now + nextPollDelay(0, d.upstreamTiming), json: JSON.stringify(facts),
+        nextPollAt: now + nextPollDelay(0, accepted.channel.timing ?? d.upstreamTiming), json: JSON.stringify(facts),
       });
     } catch (e) {
       // Not recorded, so nobody would ever collect it: stop the upstream job (where the upstream can) before the task fails.
@@ -162,6 +200,7 @@ export function createWorker(d: WorkerDeps) {
     if (!handed) {
       // Cancelled while the upstream was accepting it: that job is no longer wanted.
       await accepted.channel.adapter.cancel?.(accepted.upstreamId).catch(() => {});
+      await d.slots?.freed(accepted.channel);
       log.info('task ended while it was submitted; upstream job cancelled');
       return;
     }
@@ -170,10 +209,16 @@ export function createWorker(d: WorkerDeps) {
     d.onHandedOff?.(taskId);
   }
 
+  // A wake that arrives while a claim is under way would find no sleep to cut short: remember it, so the loop claims again at once.
+  let wokenDuringClaim = false;
   const loop = claimLoop<TaskRow>({
     what: 'a task', pollMs: d.pollMs, log: d.log,
     hasCapacity: () => running.size < d.concurrency,
-    claim: () => d.tasks.claimNext(id, d.now(), d.leaseMs, d.offPeakOpen()),
+    claim: () => {
+      wokenDuringClaim = false;
+      return d.tasks.claimNext(id, d.now(), d.leaseMs, d.offPeakOpen());
+    },
+    idleMs: () => (wokenDuringClaim ? 0 : d.pollMs),
     run(row) {
       d.onTaskChanged?.(row.id);
       const abort = new AbortController();
@@ -196,6 +241,7 @@ export function createWorker(d: WorkerDeps) {
     },
     /** A new task was queued in this process: skip the rest of the poll interval. */
     wake() {
+      wokenDuringClaim = true;
       loop.wake();
     },
     /** Stop a running render of this task here, if this worker has it (used by cancel). */

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/child-server.ts';
 import { makeImage } from '../helpers/images.ts';
@@ -58,6 +59,55 @@ describe('reelay generate', () => {
     await writeFile(portrait, await makeImage(180, 320));
     const r = await cli(['generate', '--image', portrait, '--prompt', 'tilt up', ...tiny, '--json', ...on(q)], env);
     expect(JSON.parse(r.stdout)).toMatchObject({ aspect_ratio: '9:16' });
+  });
+});
+
+describe('reelay generate: last frame, references, extension', () => {
+  const fast = ['--model', 'veo-3.1-fast-generate-001'];
+
+  it('--reference (repeated) uploads the files as reference_images, in order, --last-frame as images[1]; without --model the choice takes references', async () => {
+    const refs = await Promise.all(['#10c010', '#1010e0'].map(async (c, i) => {
+      const file = join(dir, `ref-${i}.png`);
+      const bytes = await sharp({ create: { width: 200, height: 200, channels: 3, background: c } }).png().toBuffer();
+      await writeFile(file, bytes);
+      return { file, bytes };
+    }));
+    const r = await cli(['generate', '--image', image, '--prompt', 'the product turns', ...fast, '--reference', refs[0]!.file, '--reference', refs[1]!.file, '--json', ...on(q)], env);
+    expect(r.code, r.stderr).toBe(0);
+    const task = JSON.parse(r.stdout) as { id: string; seconds: string };
+    // Veo 3.1 renders references at 8 s: the default follows.
+    expect(task.seconds).toBe('8');
+    const stored = await Promise.all([0, 1].map((i) => readFile(join(q.dataDir, 'blobs', 'inputs', task.id, `ref-${i}.png`))));
+    expect(stored).toEqual(refs.map((x) => x.bytes));
+
+    // --last-frame: the second image, stored as the task's last frame.
+    const withLast = JSON.parse((await cli(['generate', '--image', image, '--last-frame', refs[0]!.file, '--prompt', 'x', ...fast, '--json', ...on(q)], env)).stdout) as { id: string };
+    expect(await readFile(join(q.dataDir, 'blobs', 'inputs', withLast.id, '1.png'))).toEqual(refs[0]!.bytes);
+
+    const chosen = JSON.parse((await cli(['generate', '--image', image, '--prompt', 'x', '--reference', refs[0]!.file, '--json', ...on(q)], env)).stdout) as { model: string };
+    const { data } = (await (await q.api('/v1/models')).json()) as { data: { id: string; reference_images: unknown }[] };
+    expect(data.find((m) => m.id === chosen.model)?.reference_images).not.toBeNull();
+  });
+
+  it('--extend TASK_ID continues a succeeded task with its model: the saved video is the source and the added seconds', async () => {
+    const first = await cli(['generate', '--image', image, '--prompt', 'slow push in', ...fast, '--seconds', '4', '--wait', '--json', ...on(s)], env);
+    expect(first.code, first.stderr).toBe(0);
+    const source = JSON.parse(first.stdout) as { id: string };
+    const out = join(dir, 'extended.mp4');
+    const r = await cli(['generate', '--extend', source.id, '--prompt', 'the camera keeps going', '--out', out, '--json', ...on(s)], env);
+    expect(r.code, r.stderr).toBe(0);
+    const task = JSON.parse(r.stdout) as { model: string; extend_task_id: string; seconds: string; aspect_ratio: string };
+    expect(task).toMatchObject({ model: 'veo-3.1-fast-generate-001', extend_task_id: source.id, seconds: '7', aspect_ratio: '16:9' });
+    expect((await probeBytes(await readFile(out))).duration).toBeCloseTo(4 + 7, 0);
+  });
+
+  it('--extend with --image is a usage error; an unknown task is the API\'s 404', async () => {
+    const both = await cli(['generate', '--extend', 'task_x', '--image', image, '--prompt', 'x', ...fast, ...on(q)], env);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--extend continues that task\'s video from its last frame: drop --image and --last-frame');
+    const unknown = await cli(['generate', '--extend', 'task_nope', '--prompt', 'x', ...fast, ...on(q)], env);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('task_not_found');
   });
 });
 

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { makeImage } from '../helpers/images.ts';
 import { startServer, waitForTask, type TestServer } from '../helpers/server.ts';
 
@@ -42,6 +43,8 @@ describe.skipIf(!haveChromium)(`web console in Chromium${haveChromium ? '' : ` (
   let page: Page;
   let models: CatalogModel[];
   const requests: string[] = [];
+  /** The last-frame task the extend test continues. */
+  let lastFrameTask = '';
   const viewport = { width: 1280, height: 860 };
 
   const useKey = async (key: string) => {
@@ -276,6 +279,101 @@ describe.skipIf(!haveChromium)(`web console in Chromium${haveChromium ? '' : ` (
 
     await page.getByRole('button', { name: 'Forget' }).click();
     await useKey(s.key);
+  });
+
+  it('last frame and reference pickers show only for models that take them; a last frame ends the video; references are uploaded', async () => {
+    const visible = async () => ({
+      last: await page.locator('#last-frame-box').isVisible(), refs: await page.locator('#references-box').isVisible(),
+    });
+    const model = page.getByLabel('Model', { exact: true });
+    await model.selectOption('veo-3.0-fast-generate-001');
+    expect(await visible()).toEqual({ last: false, refs: false });
+    await model.selectOption('veo-3.1-lite-generate-001');
+    expect(await visible()).toEqual({ last: true, refs: false });
+    await model.selectOption('gemini-omni-1.1-flash');
+    expect(await visible()).toEqual({ last: false, refs: true });
+    expect(await page.locator('#references-hint').textContent()).toMatch(/^Up to 3 pictures/);
+    await model.selectOption('veo-3.1-fast-generate-001');
+    expect(await visible()).toEqual({ last: true, refs: true });
+    expect(await page.locator('#references-hint').textContent()).toMatch(/^Up to 2 pictures[\s\S]*renders 8 s/);
+
+    const flat = (color: string) => sharp({ create: { width: 320, height: 180, channels: 3, background: color } }).png().toBuffer();
+    const [red, green, blue] = await Promise.all(['#e01010', '#10c010', '#1010e0'].map(flat));
+    await chooseImage('start.png', 640, 360);
+    await page.getByLabel('Prompt', { exact: true }).fill('a slow push in');
+    const refsInput = page.getByLabel('Reference images');
+    await refsInput.setInputFiles([{ name: 'green.png', mimeType: 'image/png', buffer: green! }, { name: 'blue.png', mimeType: 'image/png', buffer: blue! }]);
+    await expect.poll(() => page.locator('#references-info').textContent()).toMatch(/^2 reference pictures: green\.png, blue\.png/);
+    // Veo 3.1 renders references at 8 s only: the seconds follow.
+    expect(await optionTexts('seconds')).toEqual(['8 s']);
+    expect(await page.locator('#seconds-note').textContent()).toContain('With reference images');
+
+    // Both a last frame and references: refused in the form, before any upload.
+    await page.getByLabel('Last frame').setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: red! });
+    await expect.poll(() => page.locator('#last-frame-info').textContent()).toContain('the video ends on this image');
+    await page.getByRole('button', { name: 'Generate video' }).click();
+    await expect.poll(() => page.locator('#form-error').textContent()).toMatch(/cannot go together/);
+    expect(await refsInput.getAttribute('aria-invalid')).toBe('true');
+    await page.getByRole('button', { name: 'Remove the reference images' }).click();
+    await expect.poll(() => page.locator('#form-error').textContent()).toBe('');
+    expect(await optionTexts('seconds')).toEqual(['4 s', '6 s', '8 s']);
+
+    // The last frame: the video ends on it.
+    await page.getByLabel('Seconds', { exact: true }).selectOption('4');
+    const lastId = await generateTask();
+    const { task: last } = await waitForTask(s, lastId);
+    expect(last).toMatchObject({ status: 'succeeded', model: 'veo-3.1-fast-generate-001', metadata: { camera: { last_frame: true } } });
+
+    // References: uploaded as reference_images, in order, exactly these bytes.
+    await page.getByRole('button', { name: 'Remove the last frame' }).click();
+    await refsInput.setInputFiles([{ name: 'green.png', mimeType: 'image/png', buffer: green! }, { name: 'blue.png', mimeType: 'image/png', buffer: blue! }]);
+    await expect.poll(() => page.locator('#references-info').textContent()).toMatch(/^2 reference pictures/);
+    const refId = await generateTask();
+    const stored = await Promise.all([0, 1].map((i) => readFile(join(s.dataDir, 'blobs', 'inputs', refId, `ref-${i}.png`))));
+    expect(stored).toEqual([green, blue]);
+    expect((await s.api(`/v1/video/generations/${refId}/cancel`, { method: 'POST' })).status).toBe(200);
+
+    // A Vidu reference model takes 6 besides the start image: more files than multipart parts, sent as JSON.
+    await model.selectOption('viduq1');
+    expect(await page.locator('#references-hint').textContent()).toMatch(/^Up to 6 pictures/);
+    const four = [red, green, blue, red].map((buffer, i) => ({ name: `ref${i}.png`, mimeType: 'image/png', buffer: buffer! }));
+    await refsInput.setInputFiles(four);
+    await expect.poll(() => page.locator('#references-info').textContent()).toMatch(/^4 reference pictures/);
+    const viduId = await generateTask();
+    expect(await Promise.all([0, 1, 2, 3].map((i) => readFile(join(s.dataDir, 'blobs', 'inputs', viduId, `ref-${i}.png`))))).toEqual(four.map((f) => f.buffer));
+    expect((await s.api(`/v1/video/generations/${viduId}/cancel`, { method: 'POST' })).status).toBe(200);
+    await page.getByRole('button', { name: 'Remove the reference images' }).click();
+    await model.selectOption('veo-3.1-fast-generate-001');
+    lastFrameTask = lastId;
+  });
+
+  it('extends a finished task from its card: the new task is the whole, longer video', async () => {
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const card = page.locator('#tasks li', { has: page.getByRole('button', { name: `Play ${lastFrameTask}` }) });
+    await card.getByRole('button', { name: `Extend ${lastFrameTask}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Extend ${lastFrameTask}` });
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await dialog.locator('#extend-seconds option').allTextContents()).toEqual(['7 s']);
+    const shown = Number((await dialog.locator('#extend-price').textContent())!.replace(/ credits$/, '').replace(/,/g, ''));
+    // Only models that extend offer it: Veo 3.1 Lite's tasks have no Extend.
+    const lite = (await (await s.api('/v1/video/generations?limit=100')).json() as { data: { id: string; model: string; status: string }[] }).data
+      .find((t) => t.model === 'veo-3.1-lite-generate-001' && t.status === 'succeeded');
+    if (lite) expect(await page.getByRole('button', { name: `Extend ${lite.id}` }).count()).toBe(0);
+
+    await dialog.getByRole('button', { name: 'Extend video' }).click();
+    await expect.poll(() => dialog.locator('#extend-error').textContent()).toMatch(/Write how the video goes on/);
+    await dialog.getByLabel('How the video goes on').fill('the camera keeps pushing in');
+    await page.screenshot({ path: join(ARTIFACTS, 'console-extend.png') });
+    await dialog.getByRole('button', { name: 'Extend video' }).click();
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await expect.poll(() => page.locator('#form-status').textContent()).toMatch(new RegExp(`^Submitted task_\\w+, extending ${lastFrameTask}`));
+    const id = /(task_\w+)/.exec((await page.locator('#form-status').textContent())!)![1]!;
+    const { task } = await waitForTask(s, id);
+    expect(task).toMatchObject({ status: 'succeeded', extend_task_id: lastFrameTask, seconds: '7', metadata: { extension: { source_task_id: lastFrameTask } } });
+    expect(task.metadata!.duration).toBeCloseTo(4 + 7, 0);
+    // The dialog's price is what the server charged.
+    expect((task.credits as { charged: number }).charged).toBe(shown);
+    await expect.poll(() => page.locator('#status').textContent()).toMatch(/succeeded: 11(\.\d+)? s/);
   });
 
   it('every control is labelled, the page fits a phone, an extreme image is refused before upload, nothing leaves the server', async () => {

@@ -207,12 +207,13 @@ for (const [name, image] of gImageWrong) {
 }
 const gUnsupported: [string, () => Json][] = [
   ['image.gcsUri', () => gBody({ inst: { image: { gcsUri: 'gs://bucket/start.png', mimeType: 'image/png' } } })],
-  ['instances[0].video', () => gBody({ inst: { video: { uri: 'https://x.test/v.mp4' } } })],
-  ['instances[0].referenceImages', () => gBody({ inst: { referenceImages: [{ image: gImage(img.png), referenceType: 'asset' }] } })],
   ['instances[0].mask', () => gBody({ inst: { mask: { maskMode: 'foreground' } } })],
   ['parameters.storageUri', () => gBody({ params: { storageUri: 'gs://bucket/out/' } })],
 ];
 for (const [name, payload] of gUnsupported) addGoogle('google create: unsupported fields', { name, status: 400, code: 'unsupported_field', run: (p) => gPost(p(), payload()) });
+// Creative inputs are mapped now; refused only when they cannot apply: a video this gateway never returned, references on a model without them.
+addGoogle('google create: creative inputs', { name: 'instances[0].video from elsewhere', status: 400, code: 'unknown_video', run: (p) => gPost(p(), gBody({ inst: { video: { uri: 'https://x.test/v.mp4' } } })) });
+addGoogle('google create: creative inputs', { name: 'instances[0].referenceImages on a model without references', status: 400, code: 'invalid_reference_images', run: (p) => gPost(p(), gBody({ inst: { referenceImages: [{ image: gImage(img.png), referenceType: 'asset' }] } })) });
 
 // -- G2. missing and extra fields ---------------------------------------------
 addGoogle('google create: missing fields', { name: 'empty object', status: 400, code: 'missing_instances', run: (p) => gPost(p(), {}) });
@@ -510,7 +511,7 @@ add('openai create: images by content (refused)', { surface: 'openai', name: 'em
 // -- O5. multipart abuse -------------------------------------------------------------
 const oMultipart: [string, () => Promise<Response>, number, string | string[]][] = [
   ['60 text parts (limit 50 parts)', () => { const fd = oForm(); for (let i = 0; i < 56; i++) fd.append(`f${i}`, 'v'); return oPostForm(fd); }, 400, 'too_many_parts'],
-  ['10 input_reference files (limit 4 files)', () => { const fd = oForm(); for (let i = 0; i < 10; i++) withFile(fd, img.png); return oPostForm(fd); }, 400, 'too_many_parts'],
+  ['10 input_reference files (limit 9 files)', () => { const fd = oForm(); for (let i = 0; i < 10; i++) withFile(fd, img.png); return oPostForm(fd); }, 400, 'too_many_parts'],
   ['an input_reference file over 20 MB', () => oPostForm(withFile(oForm(), Buffer.concat([img.png, Buffer.alloc(21 * MB)]))), 413, 'body_too_large'],
   ['a prompt part over 20 MB', () => oPostForm(withFile(oForm({ prompt: 'x'.repeat(21 * MB) }), img.png)), 413, 'body_too_large'],
   ['two input_reference files', () => oPostForm(withFile(withFile(oForm(), img.png), img.png)), 400, 'invalid_images'],

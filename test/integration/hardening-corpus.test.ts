@@ -272,7 +272,7 @@ for (const [name, ct, payload, status, code] of contentTypes) {
 // -- 9. multipart abuse -------------------------------------------------------------
 const multipartCases: [string, () => Promise<Response>, string][] = [
   ['60 text parts (limit 50 parts)', () => { const fd = textParts(); for (let i = 0; i < 57; i++) fd.append(`f${i}`, 'v'); return postForm(fd); }, 'too_many_parts'],
-  ['10 file parts (limit 4 files)', () => { const fd = textParts(); for (let i = 0; i < 10; i++) fd.append('images', fileBlob(img.png), `f${i}.png`); return postForm(fd); }, 'too_many_parts'],
+  ['10 file parts (limit 9 files)', () => { const fd = textParts(); for (let i = 0; i < 10; i++) fd.append('images', fileBlob(img.png), `f${i}.png`); return postForm(fd); }, 'too_many_parts'],
   ['41 text fields (limit 40)', () => { const fd = new FormData(); for (let i = 0; i < 41; i++) fd.append(`f${i}`, 'v'); return postForm(fd); }, 'too_many_parts'],
   ['file part without a filename (becomes text, not an image)', () => { const m = multipartBody([...textPartsRaw(), { headers: `${partHeaders('images')}\r\nContent-Type: image/png`, body: img.png }]); return send({ method: 'POST', path: S, contentType: m.contentType, body: m.body }); }, 'invalid_image'],
   ['file part named __proto__', () => { const fd = textParts(); fd.append('__proto__', fileBlob(img.png), 'a.png'); return postForm(fd); }, 'invalid_request'],

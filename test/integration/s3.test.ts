@@ -79,7 +79,8 @@ describe('the task API with BLOB_STORE=s3', () => {
       const facts = await probeBytes(await (await fetch(task.url!)).arrayBuffer());
       expect([facts.width, facts.height]).toEqual([1280, 720]);
       const b = store();
-      expect(await b.stat(`inputs/${t.id}/0.png`)).toBeDefined();
+      // Inputs are not kept once the task has ended (nothing reads them after); the video is.
+      expect(await b.stat(`inputs/${t.id}/0.png`)).toBeUndefined();
       expect(await b.stat(`outputs/${t.id}/video.mp4`)).toBeDefined();
       // The authenticated content route streams from the bucket with Range.
       const part = await s.api(`/v1/video/generations/${t.id}/content`, { headers: { range: 'bytes=0-99' } });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, errors } from '../../src/domain/errors.ts';
 import {
-  aspectRatioForSize, fromGoogleRequest, fromOpenAIRequest, GOOGLE_FIELDS, OPENAI_FIELDS, renameFields,
+  aspectRatioForSize, fromGoogleRequest, fromOpenAIRequest, GOOGLE_FIELDS, googleVideoBytes, OPENAI_FIELDS, renameFields,
 } from '../../src/http/compat/requests.ts';
 
 const B64 = 'iVBORw0KGgo=';
@@ -54,8 +54,14 @@ describe('Google predictLongRunning → Reelay submit body', () => {
     [{}, 'missing_instances', 'instances'],
     [{ instances: [{}, {}] }, 'invalid_instances', 'instances'],
     [{ instances: [{ prompt: 'p', image: { gcsUri: 'gs://b/x.png' } }] }, 'unsupported_field', 'instances[0].image.gcsUri'],
-    [{ instances: [{ prompt: 'p', video: { uri: 'x' } }] }, 'unsupported_field', 'instances[0].video'],
-    [{ instances: [{ prompt: 'p', referenceImages: [] }] }, 'unsupported_field', 'instances[0].referenceImages'],
+    [{ instances: [{ prompt: 'p', video: { uri: 'x' } }] }, 'unknown_video', 'instances[0].video.uri'],
+    [{ instances: [{ prompt: 'p', video: { gcsUri: 'gs://b/v.mp4' } }] }, 'unsupported_field', 'instances[0].video.gcsUri'],
+    [{ instances: [{ prompt: 'p', video: { mimeType: 'video/mp4' } }] }, 'invalid_instances[0].video', 'instances[0].video'],
+    [{ instances: [{ prompt: 'p', referenceImages: {} }] }, 'invalid_instances[0].referenceImages', 'instances[0].referenceImages'],
+    [{ instances: [{ prompt: 'p', referenceImages: [{ image: { bytesBase64Encoded: B64 }, referenceType: 'STYLE' }] }] }, 'unsupported_field', 'instances[0].referenceImages[0].referenceType'],
+    [{ instances: [{ prompt: 'p', referenceImages: [{ image: { gcsUri: 'gs://b/r.png' } }] }] }, 'unsupported_field', 'instances[0].referenceImages[0].image.gcsUri'],
+    [{ instances: [{ prompt: 'p', mask: { image: {} } }] }, 'unsupported_field', 'instances[0].mask'],
+    [{ instances: [{ prompt: 'p', referenceImages: [{ image: { bytesBase64Encoded: B64 } }] }] }, 'missing_images', 'instances[0].image'],
     [{ instances: [{ prompt: 'p', lastFrame: { bytesBase64Encoded: B64 } }] }, 'invalid_instances[0].lastFrame', 'instances[0].lastFrame'],
     [{ instances: [{ prompt: 'p', image: { mimeType: 'image/png' } }] }, 'invalid_image', 'instances[0].image'],
     [{ instances: [{ prompt: 'p' }], parameters: { sampleCount: 2 } }, 'invalid_parameters.sampleCount', 'parameters.sampleCount'],
@@ -68,6 +74,59 @@ describe('Google predictLongRunning → Reelay submit body', () => {
     expect(e.code).toBe(code);
     expect(e.param).toBe(param);
     expect(e.message).toContain(param);
+  });
+});
+
+describe('Google creative inputs → reference_images and extend_task_id', () => {
+  const fileUri = (id: string) => `https://gw.example/v1beta/files/${Buffer.from(id).toString('hex')}:download?alt=media`;
+
+  it('maps asset referenceImages (ASSET as the SDK sends it, asset as the docs, or no type) in order', () => {
+    const body = fromGoogleRequest('veo-3.1-generate-001', {
+      instances: [{
+        prompt: 'p', image: { bytesBase64Encoded: B64, mimeType: 'image/png' },
+        referenceImages: [
+          { image: { bytesBase64Encoded: 'AAAA', mimeType: 'image/jpeg' }, referenceType: 'ASSET' },
+          { image: { inlineData: { data: 'BBBB', mimeType: 'image/webp' } }, referenceType: 'asset' },
+          { image: { bytesBase64Encoded: 'CCCC' } },
+        ],
+      }],
+    });
+    expect(body.reference_images).toEqual(['data:image/jpeg;base64,AAAA', 'data:image/webp;base64,BBBB', 'data:;base64,CCCC']);
+    expect(body.images).toEqual([`data:image/png;base64,${B64}`]);
+  });
+
+  it('a video uri this gateway issued (Gemini file uri, either scheme, or the operation name; gcsUri too) → extend_task_id, aspect left to the source', () => {
+    const id = 'task_AbCdEfGhIjKlMnOpQrStUvWxYz012345';
+    for (const video of [
+      { uri: fileUri(id), encodedVideo: 'AAAA', encoding: 'video/mp4' },
+      { uri: `http://127.0.0.1:8080/v1beta/files/${Buffer.from(id).toString('hex')}:download?alt=media` },
+      { gcsUri: `publishers/google/models/veo-3.1-generate-001/operations/${id}` },
+      { uri: `models/veo-3.1-generate-001/operations/${id}` },
+    ]) {
+      const body = fromGoogleRequest('veo-3.1-generate-001', { instances: [{ prompt: 'on', video }], parameters: { durationSeconds: 8 } });
+      expect(body).toEqual({ model: 'veo-3.1-generate-001', prompt: 'on', seconds: 8, extend_task_id: id });
+      expect(googleVideoBytes({ instances: [{ prompt: 'on', video }] })).toBeUndefined();
+    }
+    // An explicit aspect ratio is passed on (the task service checks it against the source's).
+    expect(fromGoogleRequest('m', { instances: [{ prompt: 'p', video: { uri: fileUri(id) } }], parameters: { aspectRatio: '9:16' } }).aspect_ratio).toBe('9:16');
+  });
+
+  it('a video given by its bytes (either spelling) is left for the key-scoped lookup', () => {
+    expect(googleVideoBytes({ instances: [{ prompt: 'p', video: { encodedVideo: 'AAAA', encoding: 'video/mp4' } }] })).toBe('AAAA');
+    expect(googleVideoBytes({ instances: [{ prompt: 'p', video: { bytesBase64Encoded: 'BBBB', mimeType: 'video/mp4' } }] })).toBe('BBBB');
+    expect(fromGoogleRequest('m', { instances: [{ prompt: 'p', video: { bytesBase64Encoded: 'BBBB' } }] })).toEqual({ model: 'm', prompt: 'p' });
+  });
+
+  it('renames the task service\'s creative-input errors, 404/409 on extend_task_id included', () => {
+    const refs = renameFields(errors.invalidField('reference_images', '"reference_images[1]" is neither an https:// URL nor valid base64 image data.'), GOOGLE_FIELDS) as ApiError;
+    expect(refs.message).toBe('"instances[0].referenceImages[1].image" is neither an https:// URL nor valid base64 image data.');
+    expect(refs.param).toBe('instances[0].referenceImages');
+    const omit = renameFields(errors.invalidField('images', 'Omit "images" with "extend_task_id": …'), GOOGLE_FIELDS) as ApiError;
+    expect(omit.message).toBe('Omit "instances[0].image" with "instances[0].video": …');
+    const gone = renameFields(errors.notFound('task', 'task_x', 'extend_task_id'), GOOGLE_FIELDS) as ApiError;
+    expect([gone.status, gone.param]).toEqual([404, 'instances[0].video']);
+    const busy = renameFields(errors.extendSourceNotReady('task_x', 'it is "queued".'), GOOGLE_FIELDS) as ApiError;
+    expect([busy.status, busy.param]).toEqual([409, 'instances[0].video']);
   });
 });
 
@@ -96,6 +155,9 @@ describe('OpenAI create → Reelay submit body', () => {
     expect(thrown(() => fromOpenAIRequest({ prompt: 'p', input_reference: { file_id: 'file_1' } })).param).toBe('input_reference.file_id');
     expect(thrown(() => fromOpenAIRequest({ prompt: 'p', 'input_reference[file_id]': 'file_1' })).code).toBe('unsupported_field');
     expect(thrown(() => fromOpenAIRequest({ prompt: 'p', input_reference: 5 })).param).toBe('input_reference');
+    // Reelay's creative fields are refused here, never dropped (that would render a different video than asked).
+    expect(thrown(() => fromOpenAIRequest({ prompt: 'p', reference_images: ['https://x/r.png'] })).code).toBe('unsupported_field');
+    expect(thrown(() => fromOpenAIRequest({ prompt: 'p', extend_task_id: 'task_x' })).param).toBe('extend_task_id');
   });
 
   it('passes Reelay\'s own extras through and nothing else', () => {

@@ -40,7 +40,7 @@ describe('defaults', () => {
     for (const m of veo.filter((x) => x.deprecated)) expect(catalog.find(m.successor!)?.deprecated).toBeFalsy();
     expect(catalog.find('gemini-omni-1.1-flash')).toMatchObject({ seconds: [3, 4, 5, 6, 7, 8, 9, 10], sizes: ['360p', '720p', '1080p', '4k'] });
     expect(catalog.models.filter((m) => m.family === 'vidu').map((m) => m.id).sort()).toEqual(
-      ['viduq1', 'viduq2-pro', 'viduq2-pro-fast', 'viduq2-turbo', 'viduq3-pro', 'viduq3-pro-fast', 'viduq3-turbo', 'viduq4-preview']);
+      ['viduq1', 'viduq2-pro', 'viduq2-pro-fast', 'viduq2-turbo', 'viduq3', 'viduq3-mix', 'viduq3-pro', 'viduq3-pro-fast', 'viduq3-turbo', 'viduq4-preview']);
   });
 
   it('Veo 3.1 -001 renders 1080p and 4k only at 8 s; 720p at 4 s is fine', () => {

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors } from '../../domain/errors.ts';
-import { fromGoogleRequest, GOOGLE_FIELDS, renameFields } from './requests.ts';
+import { fromGoogleRequest, GOOGLE_FIELDS, googleVideoBytes, renameFields, type SubmitBody } from './requests.ts';
+import { taskOfVideoBytes } from './source-video.ts';
+import type { Catalog } from '../../domain/catalog.ts';
 import { googleErrorBody } from './views.ts';
 import type { TaskObject } from '../../domain/task-schemas.ts';
 import { actorOf } from '../plugins/auth.ts';
@@ -20,11 +22,25 @@ export function requireJson(req: FastifyRequest): void {
   if (!ct.startsWith('application/json')) throw errors.unsupportedMediaType(req.headers['content-type'], ['application/json']);
 }
 
+/**
+ * Google's docs require durationSeconds 8 with a video to extend, and the
+ * extension then adds its own length (Veo 3.1: 7 s). Where the model's
+ * extension cannot add 8, that 8 is Google's required value, not a length.
+ */
+function extensionSeconds(body: SubmitBody, catalog: Catalog): void {
+  const ext = catalog.find(String(body.model))?.extension;
+  const eight = body.seconds === 8 || (typeof body.seconds === 'string' && body.seconds.trim() === '8');
+  if (body.extend_task_id !== undefined && ext && eight && !ext.seconds.includes(8)) delete body.seconds;
+}
+
 /** `…:predictLongRunning` on either surface: translate, then the ordinary task submit. */
 export async function submitGoogle(d: SurfaceDeps, req: FastifyRequest, model: string): Promise<TaskObject> {
   requireJson(req);
   try {
     const body = fromGoogleRequest(model, req.body);
+    const bytes = googleVideoBytes(req.body);
+    if (bytes !== undefined) body.extend_task_id = await taskOfVideoBytes(d, actorOf(req), bytes, 'instances[0].video');
+    extensionSeconds(body, d.catalog);
     return await d.tasks.submit(actorOf(req), body, { idempotencyKey: firstHeader(req.headers['idempotency-key']) });
   } catch (e) {
     throw renameFields(e, GOOGLE_FIELDS);

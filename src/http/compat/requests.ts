@@ -1,4 +1,5 @@
 import { ApiError, errors } from '../../domain/errors.ts';
+import { googleImage, googleReferences, googleSourceVideo, isObject, present, unsupported } from './google-inputs.ts';
 
 /**
  * The official SDKs' create requests, translated into the body of
@@ -23,6 +24,10 @@ export const GOOGLE_FIELDS: FieldNames = {
   negative_prompt: 'parameters.negativePrompt',
   seed: 'parameters.seed',
   generate_audio: 'parameters.generateAudio',
+  reference_images: 'instances[0].referenceImages',
+  // The task service names each item; no model takes more than 7.
+  ...Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`reference_images[${i}]`, `instances[0].referenceImages[${i}].image`])),
+  extend_task_id: 'instances[0].video',
 };
 
 export const OPENAI_FIELDS: FieldNames = {
@@ -45,8 +50,6 @@ function shown(v: unknown): string {
 /** Exactly one, as JSON gives it (1) or as proto3 JSON may ("1"). Never coerces: Number() runs a caller's toString. */
 const isOne = (v: unknown) => v === 1 || (typeof v === 'string' && v.trim() === '1');
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const present = (v: unknown) => v !== undefined && v !== null;
 
 /**
  * Re-issue a 400 from the task service under the caller's field names:
@@ -54,7 +57,9 @@ const present = (v: unknown) => v !== undefined && v !== null;
  * Only quoted field names are replaced; other errors pass through unchanged.
  */
 export function renameFields(e: unknown, names: FieldNames): unknown {
-  if (!(e instanceof ApiError) || e.status !== 400) return e;
+  if (!(e instanceof ApiError)) return e;
+  // Besides 400s, a 404/409 about a named field (extend_task_id's task) is the caller's field too.
+  if (e.status !== 400 && !(e.param !== null && Object.hasOwn(names, e.param))) return e;
   let message = e.message;
   // Longest first, so "images[1]" is not caught by "images".
   for (const from of Object.keys(names).sort((a, b) => b.length - a.length)) {
@@ -67,28 +72,8 @@ export function renameFields(e: unknown, names: FieldNames): unknown {
 
 // ---- Gemini API / Vertex AI ----------------------------------------------
 
-const unsupported = (field: string, why: string) =>
-  errors.invalidField(field, `"${field}" is not supported: ${why}`, 'unsupported_field');
-
-/** `{bytesBase64Encoded, mimeType}` (the SDK) or `{inlineData: {data, mimeType}}` (the REST docs) → a data URI. */
-function googleImage(v: unknown, field: string): string {
-  if (!isObject(v)) throw errors.invalidField(field, `"${field}" must be an object with bytesBase64Encoded and mimeType (got ${v === null ? 'null' : typeof v}).`, 'invalid_image');
-  if (present(v.gcsUri)) {
-    throw unsupported(`${field}.gcsUri`, 'Reelay cannot read Cloud Storage; send the image bytes as bytesBase64Encoded (or inlineData.data).');
-  }
-  const inline = isObject(v.inlineData) ? v.inlineData : undefined;
-  const data = inline ? inline.data : v.bytesBase64Encoded;
-  const mime = inline ? inline.mimeType : v.mimeType;
-  if (typeof data !== 'string' || data.length === 0) {
-    throw errors.invalidField(field, `"${field}" must carry base64 image bytes in bytesBase64Encoded (or inlineData.data).`, 'invalid_image');
-  }
-  // Always a data: URI, so these bytes are never taken for an image URL to fetch. The image's type
-  // is judged by its content later; a declared type is only kept if it looks like one.
-  return `data:${typeof mime === 'string' && /^image\/[a-z0-9.+-]+$/i.test(mime) ? mime : ''};base64,${data}`;
-}
-
-/** `predictLongRunning` body (both Google surfaces) → a Reelay submit body. */
-export function fromGoogleRequest(model: string, raw: unknown): SubmitBody {
+/** The one instance and the parameters of a `predictLongRunning` body, checked for what Reelay cannot do. */
+function googleParts(raw: unknown): { inst: Record<string, unknown>; params: Record<string, unknown> } {
   if (!isObject(raw)) throw errors.invalid('invalid_body', 'The request body must be a JSON object with "instances" and "parameters".');
   const instances = raw.instances;
   if (!Array.isArray(instances) || instances.length === 0) throw errors.missingField('instances');
@@ -97,11 +82,7 @@ export function fromGoogleRequest(model: string, raw: unknown): SubmitBody {
   }
   const inst = instances[0];
   if (!isObject(inst)) throw errors.invalidField('instances', '"instances[0]" must be an object.');
-  for (const field of ['video', 'referenceImages', 'mask'] as const) {
-    if (present(inst[field])) {
-      throw unsupported(`instances[0].${field}`, 'Reelay makes a video from a start image (and, on Veo 3.1, a last frame).');
-    }
-  }
+  if (present(inst.mask)) throw unsupported('instances[0].mask', 'Reelay does not edit videos with a mask.');
   const params = raw.parameters ?? {};
   if (!isObject(params)) throw errors.invalidField('parameters', '"parameters" must be an object.');
   for (const field of ['sampleCount', 'numberOfVideos'] as const) {
@@ -113,26 +94,52 @@ export function fromGoogleRequest(model: string, raw: unknown): SubmitBody {
   if (present(params.storageUri)) {
     throw unsupported('parameters.storageUri', 'Reelay cannot write to Cloud Storage; omit it and the video comes back inline.');
   }
+  return { inst, params };
+}
 
+/**
+ * `predictLongRunning` body (both Google surfaces) → a Reelay submit body:
+ * `image` and `lastFrame` → `images`, `referenceImages` → `reference_images`,
+ * a `video` given by its uri → `extend_task_id` (by its bytes: googleVideoBytes).
+ */
+export function fromGoogleRequest(model: string, raw: unknown): SubmitBody {
+  const { inst, params } = googleParts(raw);
   const images: string[] = [];
   if (present(inst.image)) images.push(googleImage(inst.image, 'instances[0].image'));
   if (present(inst.lastFrame)) {
     if (images.length === 0) throw errors.invalidField('instances[0].lastFrame', '"instances[0].lastFrame" needs "instances[0].image" (the first frame) too.');
     images.push(googleImage(inst.lastFrame, 'instances[0].lastFrame'));
   }
+  const video = googleSourceVideo(inst.video);
+  const references = googleReferences(inst.referenceImages);
+  if (references?.length && images.length === 0 && !video) {
+    // Google's docs show references without a start image; Reelay always renders from one.
+    throw errors.invalidField('instances[0].image',
+      '"instances[0].image" is required with referenceImages: Reelay renders from a start image, and the references show the subject to keep.',
+      'missing_images');
+  }
   const body: SubmitBody = {
     model,
     prompt: inst.prompt,
-    // Both Google APIs default to landscape; Reelay requires the field.
-    aspect_ratio: params.aspectRatio ?? '16:9',
+    // Both Google APIs default to landscape; Reelay requires the field. An extension keeps its source's
+    // shape, so there the task service decides.
+    aspect_ratio: params.aspectRatio ?? (video ? undefined : '16:9'),
     seconds: params.durationSeconds,
     size: params.resolution,
     negative_prompt: params.negativePrompt,
     seed: params.seed,
     generate_audio: params.generateAudio,
+    reference_images: references,
+    extend_task_id: video && 'taskId' in video ? video.taskId : undefined,
   };
   if (images.length) body.images = images;
   return withoutAbsent(body);
+}
+
+/** The base64 of `instances[0].video` when it is given by its bytes (the task it is is looked up with the caller's key). */
+export function googleVideoBytes(raw: unknown): string | undefined {
+  const video = googleSourceVideo(googleParts(raw).inst.video);
+  return video && 'base64' in video ? video.base64 : undefined;
 }
 
 // ---- OpenAI Videos -------------------------------------------------------
@@ -188,6 +195,10 @@ function inputReference(raw: Record<string, unknown>): string | undefined {
  */
 export function fromOpenAIRequest(raw: unknown): SubmitBody {
   if (!isObject(raw)) throw errors.invalid('invalid_body', 'The request body must be a JSON object or multipart form.');
+  // Refused, not ignored: dropped quietly they would make (and charge) a different video than asked.
+  for (const field of ['reference_images', 'extend_task_id'] as const) {
+    if (present(raw[field])) throw unsupported(field, 'this surface takes one input_reference; send reference images and extensions to POST /v1/video/generations.');
+  }
   const { model, alias } = openAIModel(raw.model);
   const size = raw.size ?? OPENAI_DEFAULT_SIZE;
   const body: SubmitBody = {

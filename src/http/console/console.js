@@ -1,19 +1,22 @@
 // The Reelay web console: plain DOM over the public API (the same calls as curl, the CLI and the SDK).
 // Loads nothing but this server's own files; the API key lives in sessionStorage for this tab only.
 import { api, idempotencyKey, KEY_STORAGE } from './api.js';
+import { openExtend, wireExtend } from './extend.js';
+import { lastFrameFor, referenceRoom, referencesFor, requestBody, wireExtras } from './extras.js';
 import { pickImage } from './image.js';
 import { applyModel, currentModel, loadBalance, loadModels, pickersWaiting, price, updatePrice } from './pickers.js';
-import { loadTasks, showTask, watch } from './tasks.js';
+import { loadTasks, onExtend, showTask, watch } from './tasks.js';
 import { $, fmt, showError, state } from './ui.js';
 
 /** The API's `param` → the control that sets it, so an error can mark that control and go once it changes. */
 const FIELD = {
-  images: 'image', prompt: 'prompt', model: 'model', size: 'size', seconds: 'seconds', duration: 'seconds',
-  aspect_ratio: 'aspect', generate_audio: 'audio', off_peak: 'off-peak', is_rec: 'is-rec',
+  images: 'image', 'images[1]': 'last-frame', reference_images: 'references', prompt: 'prompt', model: 'model', size: 'size',
+  seconds: 'seconds', duration: 'seconds', aspect_ratio: 'aspect', generate_audio: 'audio', off_peak: 'off-peak', is_rec: 'is-rec',
 };
+const fieldOf = (param) => FIELD[param] ?? FIELD[String(param ?? '').replace(/\[\d+\]$/, '')];
 
 /** Submit errors sit beside the Generate button (role=alert), and mark the control at fault. */
-function setFormError(e, field = FIELD[String(e.param ?? '').replace(/\[\d+\]$/, '')]) {
+function setFormError(e, field = fieldOf(e.param)) {
   clearFormError();
   state.formError = { code: e.code, field };
   showError('form-error', e);
@@ -47,6 +50,16 @@ function formFault(message, field, code) {
   setFormError(Object.assign(new Error(message), { code }), field);
 }
 
+/** What is wrong with the optional inputs the model takes, as [message, control], or null. */
+function extrasFault(m) {
+  const refs = referencesFor(m);
+  if (m.last_frame && $('last-frame').files.length && !state.lastFrame) return ['The last frame was refused (see above it): choose another or remove it.', 'last-frame'];
+  if (referenceRoom(m) && $('references').files.length && !refs.length) return ['The reference images were refused (see above them): choose others or remove them.', 'references'];
+  if (lastFrameFor(m) && refs.length) return ['A last frame and reference images cannot go together: remove one of them.', 'references'];
+  if (refs.length > referenceRoom(m)) return [`${m.display_name} takes at most ${referenceRoom(m)} reference images besides the start image.`, 'references'];
+  return null;
+}
+
 async function submit(ev) {
   ev.preventDefault();
   clearFormError();
@@ -56,21 +69,14 @@ async function submit(ev) {
   if (!state.image) return formFault('Choose a start image (PNG, JPEG or WebP, 1:4 to 4:1) at the top of this form.', 'image');
   const prompt = $('prompt').value.trim();
   if (!prompt) return formFault('Write a prompt: the motion you want to see.', 'prompt');
-  const form = new FormData();
-  form.set('model', m.id);
-  form.set('prompt', prompt);
-  form.set('aspect_ratio', $('aspect').value);
-  form.set('size', $('size').value);
-  form.set('seconds', $('seconds').value);
-  if (m.audio) form.set('generate_audio', String($('audio').checked));
-  form.set('off_peak', String($('off-peak').checked));
-  form.set('is_rec', String($('is-rec').checked));
-  form.set('images', state.image.file, state.image.file.name);
+  const fault = extrasFault(m);
+  if (fault) return formFault(...fault);
+  const request = await requestBody(m, prompt);
   const go = $('submit');
   go.disabled = true;
   $('form-status').textContent = 'Uploading…';
   try {
-    const task = await api('/v1/video/generations', { method: 'POST', body: form, headers: { 'idempotency-key': idempotencyKey() } });
+    const task = await api('/v1/video/generations', { method: 'POST', ...request, headers: { ...request.headers, 'idempotency-key': idempotencyKey() } });
     $('form-status').textContent = `Submitted ${task.id}; follow it under Current task.`;
     showTask(task);
     // On one column the task card is below the form: bring it into view.
@@ -145,6 +151,9 @@ function init() {
   });
   $('forget-key').addEventListener('click', forget);
   wireImage();
+  wireExtras(() => { applyModel(); formChanged('last-frame'); formChanged('references'); });
+  wireExtend();
+  onExtend(openExtend);
   $('model').addEventListener('change', applyModel);
   $('aspect').addEventListener('change', () => { state.aspectManual = true; applyModel(); });
   $('size').addEventListener('change', applyModel);
@@ -156,7 +165,8 @@ function init() {
   });
   // Bubbles after each control's own listener, so the pickers and the price are already up to date.
   for (const type of ['change', 'input']) {
-    $('generate').addEventListener(type, (ev) => { if (ev.target.id !== 'image') formChanged(ev.target.id); });
+    // The image pickers check their file first, then report (onValid, wireExtras).
+    $('generate').addEventListener(type, (ev) => { if (!['image', 'last-frame', 'references'].includes(ev.target.id)) formChanged(ev.target.id); });
   }
   $('generate').addEventListener('submit', submit);
   $('refresh').addEventListener('click', () => {

@@ -1,5 +1,6 @@
 // The model, aspect, size and seconds pickers, filled from GET /v1/models, and the price they add up to.
 import { api } from './api.js';
+import { lastFrameFor, referencesFor, showExtras } from './extras.js';
 import { $, fill, fmt, option, state } from './ui.js';
 
 const PICKERS = ['model', 'aspect', 'size', 'seconds'];
@@ -21,11 +22,17 @@ export function nearestAspect(width, height, ratios) {
   return [...ratios].sort((a, b) => dist(a) - dist(b))[0];
 }
 
-/** Durations a model renders at a size: a start image may fix it (Veo 3.1 previews), a size may narrow it (1080p: 8 s). */
+/**
+ * Durations a model renders at a size: a start image may fix it (Veo 3.1 previews), a size may narrow it
+ * (1080p: 8 s), and so may reference images (Veo 3.1: 8 s) or a last frame (Vidu Q2: up to 8 s).
+ */
 export function secondsFor(m, size) {
-  const base = m.seconds_with_images ? [m.seconds_with_images] : m.seconds;
-  const only = m.seconds_by_size?.[size];
-  return only ? base.filter((s) => only.includes(s)) : base;
+  let base = m.seconds_with_images ? [m.seconds_with_images] : m.seconds;
+  const narrow = (allowed) => { if (allowed) base = base.filter((s) => allowed.includes(s)); };
+  if (referencesFor(m).length) narrow(m.reference_images.seconds);
+  if (lastFrameFor(m)) narrow(m.last_frame_seconds);
+  narrow(m.seconds_by_size?.[size]);
+  return base;
 }
 
 export const currentModel = () => state.models.find((m) => m.id === $('model').value);
@@ -92,6 +99,7 @@ function sizeLabel(m, name) {
 
 function secondsNote(m, size) {
   if (m.seconds_with_images) return `${m.display_name} always renders ${m.seconds_with_images} s from a start image.`;
+  if (referencesFor(m).length && m.reference_images.seconds) return `With reference images, ${m.display_name} renders ${m.reference_images.seconds.join(' or ')} s.`;
   const only = m.seconds_by_size?.[size];
   return only ? `At ${size}, ${m.display_name} renders only ${only.join(' or ')} s; a smaller size allows ${m.seconds.join(', ')} s.` : '';
 }
@@ -120,6 +128,7 @@ export function applyModel() {
     $('audio').checked = m.audio && state.audioWanted;
     modelNote(m);
   }
+  showExtras(m);
   describeAspect(m);
   updatePrice();
 }
@@ -149,14 +158,15 @@ function describeAspect(m) {
   note.className = 'warn';
 }
 
-/** The server's formula (API.md §7): ceil((s × (per_second[size] + audio) + is_rec) × (1 − off_peak_discount)). */
+/** The server's formula (API.md §7): ceil((s × (per_second[size] + audio) + references × each + is_rec) × (1 − off_peak_discount)). */
 export function price() {
   const m = currentModel();
   if (!m) return null;
   const p = m.pricing;
   const seconds = Number($('seconds').value);
   const audio = m.audio && $('audio').checked ? p.audio_credits_per_second : 0;
-  const full = seconds * ((p.credits_per_second[$('size').value] ?? 0) + audio) + ($('is-rec').checked ? p.is_rec_surcharge : 0);
+  const references = referencesFor(m).length * (p.reference_image_credits ?? 0);
+  const full = seconds * ((p.credits_per_second[$('size').value] ?? 0) + audio) + references + ($('is-rec').checked ? p.is_rec_surcharge : 0);
   return Math.ceil(full * ($('off-peak').checked ? 1 - p.off_peak_discount : 1));
 }
 

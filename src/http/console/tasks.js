@@ -8,6 +8,11 @@ const TASKS_REFRESH_MS = 3000;
 
 const modelName = (id) => state.models.find((m) => m.id === id)?.display_name ?? id;
 
+/** Set by the extend dialog (extend.js, which itself shows and watches tasks from here). */
+let extendAction = null;
+export function onExtend(action) { extendAction = action; }
+const extendable = (t) => t.status === 'succeeded' && Boolean(state.models.find((m) => m.id === t.model)?.extension);
+
 function describe(t) {
   if (t.status === 'succeeded') {
     const m = t.metadata;
@@ -47,7 +52,10 @@ function resultActions(t) {
     if (ok) said.textContent = `Link copied${until}.`;
     else window.prompt('Copy this link to the video:', url);
   });
-  return [link, copy, said];
+  // Continue the video: only for models that extend (GET /v1/models: extension).
+  const extend = extendable(t) && extendAction
+    ? [button('Extend', `Extend ${t.id}`, 'secondary', () => extendAction(t))] : [];
+  return [link, copy, ...extend, said];
 }
 
 export function showTask(t) {

@@ -8,6 +8,8 @@ export const state = {
   models: [], balance: null, audioWanted: true,
   /** The valid start image ({file, width, height}); null while none or a refused one. */
   image: null,
+  /** The optional last frame ({file}) and reference pictures ([{file}]), once checked (extras.js). */
+  lastFrame: null, references: [],
   /** Set when the user picks an aspect by hand; a new image resets it, so the aspect follows every image. */
   aspectManual: false,
   /** The last submit's error ({code, field}), kept until the form no longer has that problem. */

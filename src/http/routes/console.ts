@@ -9,7 +9,7 @@ const DIR = new URL('../console/', import.meta.url);
 const JS = 'text/javascript; charset=utf-8';
 const ASSETS: Record<string, string> = {
   'console.css': 'text/css; charset=utf-8',
-  'console.js': JS, 'api.js': JS, 'ui.js': JS, 'pickers.js': JS, 'image.js': JS, 'tasks.js': JS,
+  'console.js': JS, 'api.js': JS, 'ui.js': JS, 'pickers.js': JS, 'image.js': JS, 'tasks.js': JS, 'extras.js': JS, 'extend.js': JS,
 };
 const AssetParams = z.object({ file: z.string().max(100) });
 

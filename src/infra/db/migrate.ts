@@ -6,6 +6,9 @@ import * as m0005 from './migrations/0005_task_deleted_at.ts';
 import * as m0006 from './migrations/0006_upstream_polling.ts';
 import * as m0007 from './migrations/0007_channel_health.ts';
 import * as m0008 from './migrations/0008_requested_model.ts';
+import * as m0009 from './migrations/0009_upstream_slots.ts';
+import * as m0010 from './migrations/0010_creative_inputs.ts';
+import * as m0011 from './migrations/0011_ended_files.ts';
 
 export interface Migration {
   up(db: Kysely<any>): Promise<void>;
@@ -24,6 +27,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0006_upstream_polling': m0006,
   '0007_channel_health': m0007,
   '0008_requested_model': m0008,
+  '0009_upstream_slots': m0009,
+  '0010_creative_inputs': m0010,
+  '0011_ended_files': m0011,
 };
 
 /** The bookkeeping table (the columns Kysely's Migrator used, so databases it migrated carry on). */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 export interface FfmpegRun {
   /** Called with the number of frames written so far, as ffmpeg reports it. */
@@ -59,13 +60,21 @@ function track(pid: number): void {
  * (key=value blocks on stdout), which ffmpeg flushes per block, so we see
  * frames as they are encoded rather than guessing from wall time.
  */
+/**
+ * On Linux, util-linux's setpriv sets PR_SET_PDEATHSIG on the child before it
+ * execs ffmpeg, so the kernel kills ffmpeg when Reelay dies — even by kill -9,
+ * which no exit handler sees. Elsewhere (or without setpriv) the start-up
+ * sweep (worker/scratch.ts) is the safety net.
+ */
+const PDEATHSIG = process.platform === 'linux' && existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
+
 export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new FfmpegAbortedError());
-    const child = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const ffArgs = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args];
+    const child = PDEATHSIG
+      ? spawn(PDEATHSIG, ['--pdeathsig', 'KILL', '--', ffmpegPath, ...ffArgs], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+      : spawn(ffmpegPath, ffArgs, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const pid = child.pid;
     if (pid !== undefined) {
       track(pid);
@@ -109,6 +118,10 @@ export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = 
       opts.signal?.removeEventListener('abort', onAbort);
       if (aborted) return reject(new FfmpegAbortedError());
       if (code === 0) return resolve();
+      // setpriv could not exec ffmpeg: the same as spawn failing to start it.
+      if (PDEATHSIG && code === 127 && /setpriv: failed to execute/.test(stderr)) {
+        return reject(new FfmpegError(`could not start ffmpeg (${ffmpegPath}): ${stderr.trim().split('\n').at(-1) ?? ''}`, null, ''));
+      }
       reject(new FfmpegError(`ffmpeg exited with ${code ?? sig}`, code, stderr));
     });
   });

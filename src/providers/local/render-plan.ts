@@ -119,18 +119,25 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
   }
 
   args.push('-filter_complex', graph, '-map', video);
-  if (input.audio) args.push('-map', '[aout]', '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000');
-  const huge = input.width * input.height > 1920 * 1080 * 1.5;
-  args.push(
-    '-frames:v', String(totalFrames), '-r', String(input.fps),
+  if (input.audio) args.push('-map', '[aout]', ...AUDIO_ENCODE);
+  args.push('-frames:v', String(totalFrames), ...encodeArgs(input), input.output);
+  return { args, totalFrames, path };
+}
+
+/** The audio track's encoding, the same for every local output. */
+export const AUDIO_ENCODE = ['-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000'];
+
+/** The video encoding (and container) arguments of every local output, before the output path. */
+export function encodeArgs(o: { width: number; height: number; fps: number; threads?: number | undefined }): string[] {
+  const huge = o.width * o.height > 1920 * 1080 * 1.5;
+  return [
+    '-r', String(o.fps),
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p',
     // 4k: sliced threads and a short lookahead keep x264 well under our 1 GiB budget (frame threads buffer whole frames).
     ...(huge ? ['-x264-params', 'rc-lookahead=4:sync-lookahead=0:sliced-threads=1'] : []),
-    '-threads', String(input.threads ?? 2),
+    '-threads', String(o.threads ?? 2),
     // bitexact + no metadata: the same inputs and seed give the same bytes.
     '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact', '-map_metadata', '-1',
     '-movflags', '+faststart',
-    input.output,
-  );
-  return { args, totalFrames, path };
+  ];
 }

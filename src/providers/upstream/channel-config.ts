@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { vertexBaseUrl } from '../vertex/endpoint.ts';
+import { OpenAiVideosChannelSchema, videosBaseUrl, type OpenAiVideosChannel } from './openai-videos-config.ts';
 
 /** Each provider's public endpoint; `*_BASE_URL` and a channel's `baseUrl` point elsewhere (a proxy, a fake). */
 export const DEFAULT_BASE_URLS = {
@@ -39,6 +40,8 @@ export const ChannelSchema = z.discriminatedUnion('provider', [
     baseUrl: z.url().optional(), storageUri: z.string().regex(/^gs:\/\//).optional(), storageBaseUrl: z.url().optional(),
   }).strict().refine((c) => (c.accessToken === undefined) !== (c.credentialsFile === undefined), 'give accessToken or credentialsFile (one of them)'),
   z.object({ ...ChannelCommon, provider: z.literal('vidu'), apiKey: z.string().min(1), baseUrl: z.url().default(DEFAULT_BASE_URLS.vidu) }).strict(),
+  // A self-hosted server (vLLM-Omni, SGLang Diffusion, NVIDIA Dynamo): it serves only what it maps.
+  OpenAiVideosChannelSchema({ ...ChannelCommon, models: ModelsField }),
 ]);
 
 interface ChannelBase {
@@ -52,7 +55,8 @@ export type ChannelConfig = ChannelBase & (
   | { readonly provider: 'vertex'; readonly project: string; readonly location: string; readonly baseUrl: string;
       readonly auth: { readonly accessToken: string } | { readonly credentialsFile: string }; readonly storageUri: string | undefined;
       readonly storageBaseUrl: string }
-  | { readonly provider: 'vidu'; readonly apiKey: string; readonly baseUrl: string });
+  | { readonly provider: 'vidu'; readonly apiKey: string; readonly baseUrl: string }
+  | OpenAiVideosChannel);
 
 /** The simple form's settings (API.md §11), already validated by config.ts. */
 export interface SimpleChannelEnv {
@@ -107,6 +111,7 @@ function listedChannels(text: string, defaultRate: number, storageBaseUrl: strin
   }
   return parsed.data.map((c): ChannelConfig => {
     const base = { name: c.name, priority: c.priority, weight: c.weight, models: c.models, ratePerSecond: c.ratePerSecond ?? defaultRate };
+    if (c.provider === 'openai-videos') return { ...c, ...base, apiKey: c.apiKey, baseUrl: videosBaseUrl(c.baseUrl) };
     if (c.provider !== 'vertex') return { ...c, ...base };
     return {
       ...base, provider: 'vertex', project: c.project, location: c.location, storageUri: c.storageUri,

@@ -98,6 +98,10 @@ export function createChannelHealth(store: HealthStore, policy: RestPolicy, now:
 
   return {
     refresh,
+    /** The clock health judges rests by. */
+    now,
+    /** When the channel last succeeded, as far as health knows (written at most once a minute while it keeps succeeding). */
+    lastSuccessAt: (channel: string): number | null => cache.get(key(channel, ''))?.last_success_at ?? null,
     /** The rest covering this channel × model now (the whole channel's or the model's), or null. */
     restingUntil(channel: string, upstreamModel: string): { until: number; row: HealthRow } | null {
       const t = now();

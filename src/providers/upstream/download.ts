@@ -44,6 +44,8 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export async function downloadFromUpstream(url: string, o: DownloadLimits & {
   path: string; headers: Record<string, string>; trustedOrigin: string; policy: OutboundPolicy; signal: AbortSignal; label: string;
   statusError?: StatusErrorHook;
+  /** Widens trustedOrigin (a self-hosted server's other ports on the host the operator configured). */
+  trusts?: (url: URL) => boolean;
 }): Promise<DownloadOutcome> {
   try {
     return await downloadTrusted(url, o);
@@ -58,7 +60,7 @@ async function downloadTrusted(url: string, o: Parameters<typeof downloadFromUps
   const signal = AbortSignal.any([o.signal, timeout]);
   let current = new URL(url);
   for (let hop = 0; hop <= 5; hop++) {
-    if (current.origin !== o.trustedOrigin) {
+    if (current.origin !== o.trustedOrigin && !o.trusts?.(current)) {
       return downloadUntrusted(current.href, { ...o, timeoutMs: o.timeoutMs });
     }
     let res;

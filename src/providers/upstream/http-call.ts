@@ -43,7 +43,7 @@ export interface CallFailed {
   body: unknown;
   /** The upstream's own message, redacted and cut to 500 characters ('' when none). */
   detail: string;
-  /** A 429's Retry-After in ms (1 s when the upstream gave none). */
+  /** A 429's Retry-After in ms (1 s when the upstream gave none); a 503's when it gave one. */
   retryAfterMs?: number;
   transport?: 'timeout' | 'network' | 'invalid_json' | 'too_large';
 }
@@ -103,6 +103,8 @@ export async function callJson(o: CallOptions): Promise<CallResult> {
     ok: false, status, body: parsed ? body : undefined,
     detail: upstreamMsg ? redact(upstreamMsg, o.secrets) : '',
     ...(status === 429 ? { retryAfterMs: retryAfter === undefined ? 1000 : retryAfterMs(retryAfter) } : {}),
+    // A busy server's 503 may say when to come back (a self-hosted GPU server running someone else's job).
+    ...(status === 503 && retryAfter !== undefined ? { retryAfterMs: retryAfterMs(retryAfter) } : {}),
   };
 }
 

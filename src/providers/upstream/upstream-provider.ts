@@ -1,7 +1,7 @@
 import type { UpstreamFailure } from '../../domain/failures.ts';
 import type { GenerationJob } from '../provider.ts';
 
-export type UpstreamName = 'gemini' | 'vertex' | 'vidu';
+export type UpstreamName = 'gemini' | 'vertex' | 'vidu' | 'openai-videos';
 
 /** Where the finished video is: bytes in the answer, or a URL the adapter knows how to fetch. */
 export type ResultVideo = { kind: 'bytes'; data: Buffer } | { kind: 'url'; url: string };
@@ -10,9 +10,13 @@ export type ResultVideo = { kind: 'bytes'; data: Buffer } | { kind: 'url'; url: 
 export interface UpstreamJob extends GenerationJob {
   /** e.g. public `veo-3.0-fast-generate-001` → `veo-3.1-fast-generate-001` on Vertex. */
   readonly upstreamModel: string;
+  /** The user chose the seed (an operator's default seed for the model applies only when not). */
+  readonly userSeed?: boolean;
 }
 
-export type SubmitOutcome = { ok: true; id: string } | { ok: false; failure: UpstreamFailure };
+export type SubmitOutcome =
+  | { ok: true; id: string; /** What was sent that the task's metadata should say (e.g. the seed an operator's default chose). */ facts?: Readonly<Record<string, unknown>> }
+  | { ok: false; failure: UpstreamFailure };
 
 export type PollOutcome =
   | { state: 'running'; /** 0–100 when the upstream reports it */ progress?: number }
