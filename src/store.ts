@@ -1,7 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
 import { openPostgres, openSqlite, type Db, type Dialect } from './infra/db/connect.ts';
 import { migrateToLatest } from './infra/db/migrate.ts';
+import { sqliteImmediate } from './infra/db/sqlite-immediate.ts';
 import { tasksRepo, type TasksRepo } from './infra/db/tasks-repo.ts';
 import { keysRepo, type KeysRepo } from './infra/db/keys-repo.ts';
 import { ledgerRepo, type LedgerRepo } from './infra/db/ledger-repo.ts';
@@ -32,26 +33,6 @@ function repos(db: Kysely<Database>, dialect: Dialect): Repos {
   return { tasks: tasksRepo(db, dialect), keys: keysRepo(db), ledger: ledgerRepo(db), outbox: outboxRepo(db, dialect) };
 }
 
-/**
- * SQLite write transactions must start with BEGIN IMMEDIATE: a deferred one
- * that reads first and then writes while another process holds the write
- * lock fails at once with SQLITE_BUSY (the busy timeout is not applied to
- * that upgrade), whereas IMMEDIATE waits for the lock up to busy_timeout.
- */
-async function sqliteImmediateTransaction<T>(db: Kysely<Database>, fn: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
-  return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
-    try {
-      const result = await fn(conn);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (e) {
-      await sql`rollback`.execute(conn).catch(() => {});
-      throw e;
-    }
-  });
-}
-
 /** Open the configured database and bring its schema up to date (the server and the CLI share this). */
 export async function openStore(config: Config): Promise<Store> {
   const db = config.databaseUrl
@@ -64,7 +45,7 @@ export async function openStore(config: Config): Promise<Store> {
     meta: metaRepo(db.kysely),
     channelHealth: channelHealthRepo(db.kysely),
     transaction: (fn) => db.dialect === 'sqlite'
-      ? sqliteImmediateTransaction(db.kysely, (conn) => fn(repos(conn, db.dialect)))
+      ? sqliteImmediate(db.kysely, (conn) => fn(repos(conn, db.dialect)))
       : db.kysely.transaction().execute((trx) => fn(repos(trx, db.dialect))),
   };
 }

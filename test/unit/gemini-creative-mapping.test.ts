@@ -10,6 +10,7 @@ import { LABELS, omniInputProblem } from '../../src/providers/gemini/omni-input.
 import { veoInputProblem, veoRequest } from '../../src/providers/gemini/veo-mapping.ts';
 import { checkInteractionBody, checkVeoBody, OMNI } from '../fakes/gemini.ts';
 import { renderClip } from '../fakes/vertex.ts';
+import { upstreamJob } from '../helpers/upstream-job.ts';
 
 const catalog = loadCatalog();
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
@@ -21,14 +22,8 @@ const LITE = 'veo-3.1-lite-generate-001';
 const live = { live: [...VEO, LITE] };
 const FILE = 'https://generativelanguage.googleapis.com/v1beta/files/abc123:download?alt=media';
 
-function job(upstreamModel: string, over: Partial<UpstreamJob> & { resolution?: string } = {}): UpstreamJob {
-  const { resolution = '720p', ...rest } = over;
-  const aspectRatio = rest.aspectRatio ?? '16:9';
-  return {
-    taskId: 't1', model: PUBLIC, upstreamModel, prompt: 'a kite', negativePrompt: null, aspectRatio, seconds: 8,
-    ...catalog.dimensions(resolution, aspectRatio), fps: 24, seed: 7, generateAudio: true, images: [PNG], options: {}, ...rest,
-  };
-}
+const job = (upstreamModel: string, over: Partial<UpstreamJob> & { resolution?: string } = {}): UpstreamJob =>
+  upstreamJob(PUBLIC, upstreamModel, { images: [PNG], ...over });
 const clip = () => renderClip({ width: 1280, height: 720 });
 const source = (over: Partial<ExtendSource> = {}): ExtendSource => ({
   taskId: 'task_src', video: clip(), mimeType: 'video/mp4', duration: 1, width: 1280, height: 720, fps: 24, hasAudio: true, ...over,

@@ -9,6 +9,7 @@ import { asContentBlock, classifyCall, classifyJobError, namesField } from '../.
 import { omniRequest, readInteraction } from '../../src/providers/gemini/interactions-mapping.ts';
 import { readOperation, veoCreatePath, veoRequest } from '../../src/providers/gemini/veo-mapping.ts';
 import { checkInteractionBody, checkVeoBody, OMNI, RETIRED_VEO } from '../fakes/gemini.ts';
+import { upstreamJob } from '../helpers/upstream-job.ts';
 
 const catalog = loadCatalog();
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
@@ -18,14 +19,8 @@ const KEY = 'AIza-unit-secret-key-123';
 // The public model is one the Gemini API no longer serves: only upstreamModel may shape the body.
 const PUBLIC = catalog.find('veo-3.0-generate-001') ?? catalog.models[0]!;
 
-function job(upstreamModel: string, over: Partial<UpstreamJob> & { resolution?: string } = {}): UpstreamJob {
-  const { resolution = '720p', ...rest } = over;
-  const aspectRatio = rest.aspectRatio ?? '16:9';
-  return {
-    taskId: 't1', model: PUBLIC, upstreamModel, prompt: 'a kite', negativePrompt: null, aspectRatio, seconds: 8,
-    ...catalog.dimensions(resolution, aspectRatio), fps: 24, seed: 7, generateAudio: true, images: [PNG], options: {}, ...rest,
-  };
-}
+const job = (upstreamModel: string, over: Partial<UpstreamJob> & { resolution?: string } = {}): UpstreamJob =>
+  upstreamJob(PUBLIC, upstreamModel, { images: [PNG], ...over });
 
 /** UPSTREAM.md §1.1, written out here: what a Veo 3.1-class id renders on the Gemini API (8 s for 1080p and 4k). */
 const VEO_RESOLUTIONS: Record<string, string[]> = {

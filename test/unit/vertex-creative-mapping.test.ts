@@ -7,6 +7,7 @@ import type { ExtendSource } from '../../src/providers/provider.ts';
 import type { UpstreamJob } from '../../src/providers/upstream/upstream-provider.ts';
 import { vertexInputProblem, vertexRequest } from '../../src/providers/vertex/request-mapping.ts';
 import { checkBody, renderClip } from '../fakes/vertex.ts';
+import { upstreamJob } from '../helpers/upstream-job.ts';
 
 const catalog = loadCatalog();
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
@@ -17,14 +18,8 @@ const PUBLIC = catalog.models.find((m) => m.family === 'veo')!;
 const GA = ['veo-3.1-generate-001', 'veo-3.1-fast-generate-001'];
 const LITE = 'veo-3.1-lite-generate-001';
 
-function job(upstreamModel: string, over: Partial<UpstreamJob> & { resolution?: string } = {}): UpstreamJob {
-  const { resolution = '720p', ...rest } = over;
-  const aspectRatio = rest.aspectRatio ?? '16:9';
-  return {
-    taskId: 't1', model: PUBLIC, upstreamModel, prompt: 'the same fox, now running', negativePrompt: null, aspectRatio, seconds: 8,
-    ...catalog.dimensions(resolution, aspectRatio), fps: 24, seed: 7, generateAudio: true, images: [PNG], options: {}, ...rest,
-  };
-}
+const job = (upstreamModel: string, over: Partial<UpstreamJob> & { resolution?: string } = {}): UpstreamJob =>
+  upstreamJob(PUBLIC, upstreamModel, { images: [PNG], prompt: 'the same fox, now running', ...over });
 
 const source = (video: Buffer, over: Partial<ExtendSource> = {}): ExtendSource => ({
   taskId: 'task_src', video, mimeType: 'video/mp4', duration: 1, width: 1280, height: 720, fps: 24, hasAudio: false, ...over,

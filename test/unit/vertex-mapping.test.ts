@@ -6,6 +6,7 @@ import type { UpstreamJob } from '../../src/providers/upstream/upstream-provider
 import { vertexBaseUrl } from '../../src/providers/vertex/endpoint.ts';
 import { publisherModelPath, vertexModelPath, vertexRequest } from '../../src/providers/vertex/request-mapping.ts';
 import { checkBody, renderClip } from '../fakes/vertex.ts';
+import { upstreamJob } from '../helpers/upstream-job.ts';
 
 const catalog = loadCatalog();
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
@@ -14,14 +15,8 @@ const b64 = (b: Buffer) => b.toString('base64');
 // Any public model: the body must depend on upstreamModel only.
 const PUBLIC = catalog.models.find((m) => m.family === 'veo')!;
 
-function job(upstreamModel: string, over: Partial<UpstreamJob> & { resolution?: string } = {}): UpstreamJob {
-  const { resolution = '720p', ...rest } = over;
-  const aspectRatio = rest.aspectRatio ?? '16:9';
-  return {
-    taskId: 't1', model: PUBLIC, upstreamModel, prompt: 'a kite', negativePrompt: null, aspectRatio, seconds: 8,
-    ...catalog.dimensions(resolution, aspectRatio), fps: 24, seed: 7, generateAudio: true, images: [PNG], options: {}, ...rest,
-  };
-}
+const job = (upstreamModel: string, over: Partial<UpstreamJob> & { resolution?: string } = {}): UpstreamJob =>
+  upstreamJob(PUBLIC, upstreamModel, { images: [PNG], ...over });
 
 /** The rules of UPSTREAM.md §3 (+ §1.1's "8 s for 1080p/4k"), written out here rather than read from the fake. */
 const RESOLUTIONS: Record<string, string[]> = {

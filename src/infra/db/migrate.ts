@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { sqliteImmediate } from './sqlite-immediate.ts';
 import * as m0001 from './migrations/0001_init.ts';
 import * as m0002 from './migrations/0002_credits.ts';
 import * as m0004 from './migrations/0004_webhooks.ts';
@@ -99,16 +100,6 @@ async function inTransaction<T>(db: Kysely<any>, dialect: 'sqlite' | 'postgres',
       return fn(trx);
     });
   }
-  // SQLite: BEGIN IMMEDIATE takes the write lock at once (a deferred transaction that reads, then writes, fails under contention).
-  return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
-    try {
-      const result = await fn(conn);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (e) {
-      await sql`rollback`.execute(conn).catch(() => {});
-      throw e;
-    }
-  });
+  // SQLite: BEGIN IMMEDIATE takes the write lock at once, so concurrent migrators queue on it.
+  return sqliteImmediate(db, fn);
 }

@@ -1,17 +1,8 @@
 import type { UpstreamFailure } from '../../domain/failures.ts';
+import type { ChannelHealthRow } from '../../infra/db/schema.ts';
 
-/** One row of channel health: the channel as a whole (upstreamModel '') or one upstream model on it. */
-export interface HealthRow {
-  channel: string;
-  upstream_model: string;
-  failures: number;
-  rests: number;
-  rest_until: number | null;
-  last_error_code: string | null;
-  last_error: string | null;
-  last_error_at: number | null;
-  last_success_at: number | null;
-}
+/** One row of channel health: the channel as a whole (upstream_model '') or one upstream model on it (the table of migration 0007). */
+export type HealthRow = ChannelHealthRow;
 
 export interface HealthStore {
   all(): Promise<HealthRow[]>;
