@@ -337,6 +337,8 @@ describe.skipIf(!PG_URL)('the upstream poller on PostgreSQL', () => {
       for (const r of rows) expect(pollsOf(fake, r!.upstream_id!)).toBe(5);
 
       // The lease rules on PostgreSQL: a leased job is skipped; a lapsed lease is taken over.
+      // The job never finishes here, so node a's own poller cannot end the task before the checks below.
+      fake.pollsUntilDone = 1_000_000;
       const t = a.app.store.tasks;
       const id = await submit(a, MODEL);
       await waitFor(async () => (await t.find(id))?.upstream_id ?? undefined, 10_000);
