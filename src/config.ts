@@ -46,6 +46,8 @@ const Env = z.object({
   REELAY_RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1200),
   /** Submissions (bodies up to 20 MB) read at once per process; more → 429 server_busy. Bounds memory under bursts. */
   REELAY_MAX_CONCURRENT_SUBMITS: int(1, 10_000).default(32),
+  /** Image megapixels one key may have decoded at submit per minute (4k frames are 8.3 MP each); past it → 429 with Retry-After. */
+  REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: int(1, 100_000_000).default(600),
   /** Below this much free space where Reelay writes (data dir, scratch), /readyz answers 503. */
   REELAY_MIN_FREE_DISK_MB: int(0, 100_000_000).default(256),
   /** Enables the admin API (/admin/…) for bearers of this token. */
@@ -146,6 +148,7 @@ export interface Config {
   readonly maxActiveTasksPerKey: number;
   readonly rateLimitPerMinute: number;
   readonly maxConcurrentSubmits: number;
+  readonly imageMegapixelsPerMinute: number;
   readonly minFreeDiskBytes: number;
   readonly adminToken: string | undefined;
   readonly maintenanceIntervalMs: number;
@@ -292,6 +295,7 @@ function buildConfig(e: Env, offPeak: OffPeakWindow, channels: ChannelConfig[]):
     maxActiveTasksPerKey: e.REELAY_MAX_ACTIVE_TASKS_PER_KEY,
     rateLimitPerMinute: e.REELAY_RATE_LIMIT_PER_MINUTE,
     maxConcurrentSubmits: e.REELAY_MAX_CONCURRENT_SUBMITS,
+    imageMegapixelsPerMinute: e.REELAY_IMAGE_MEGAPIXELS_PER_MINUTE,
     minFreeDiskBytes: e.REELAY_MIN_FREE_DISK_MB * 1024 * 1024,
     adminToken: e.REELAY_ADMIN_TOKEN,
     maintenanceIntervalMs: e.REELAY_MAINTENANCE_INTERVAL_MS,

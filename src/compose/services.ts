@@ -12,7 +12,9 @@ import { createWebhookService, type WebhookService } from '../domain/webhooks.ts
 import { imageFetcher } from '../infra/images/fetch-image.ts';
 import { ImageRejected } from '../infra/images/image-rejected.ts';
 import { inspectImage } from '../infra/images/inspect-image.ts';
+import type { ImageFacts } from '../domain/ports.ts';
 import { keyedLimiter } from '../infra/keyed-limiter.ts';
+import { keyBudget } from '../infra/key-budget.ts';
 import { assertPublicTarget } from '../infra/net/check-target.ts';
 import { UnsafeUrlError } from '../infra/net/safe-fetch.ts';
 import { LOCAL_PROMPT_VOCABULARY } from '../providers/local/prompt-vocabulary.ts';
@@ -75,6 +77,19 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
   const decodeSlots = keyedLimiter(decodeCount, Math.ceil(decodeCount / 2));
   // The key of the submit under way (the domain's image port takes no key; only these slots care).
   const submitting = new AsyncLocalStorage<string>();
+  // Decoding costs CPU on every node's cores: each key has a megapixel budget a minute, so a key submitting large
+  // images in a loop (free to repeat: a cancel refunds everything) waits for its budget instead of slowing every key.
+  const megapixels = keyBudget(config.imageMegapixelsPerMinute, now);
+  const decodeWithinBudget = async (key: string, run: () => Promise<ImageFacts>): Promise<ImageFacts> => {
+    const wait = megapixels.waitMs(key);
+    if (wait > 0) {
+      const s = Math.ceil(wait / 1000);
+      throw errors.rateLimited(`This key has had more image megapixels decoded than its budget (${config.imageMegapixelsPerMinute} MP a minute); retry after ${s} s.`, s);
+    }
+    const facts = await decodeSlots(key, run);
+    megapixels.spend(key, (facts.width * facts.height) / 1e6);
+    return facts;
+  };
   const fetchImage = imageFetcher({ ...outbound, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes });
   const tasks = createTaskService({
     catalog: f.catalog, store, lifecycle: d.lifecycle, maxActiveTasksPerKey: config.maxActiveTasksPerKey, views: d.views,
@@ -88,7 +103,7 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
         throw e;
       }
     },
-    inspectImage: (data, param) => mapImageRejection(() => decodeSlots(submitting.getStore() ?? '', () => inspectImage(data, param, config.limits))),
+    inspectImage: (data, param) => mapImageRejection(() => decodeWithinBudget(submitting.getStore() ?? '', () => inspectImage(data, param, config.limits))),
     promptVocabulary: LOCAL_PROMPT_VOCABULARY,
     onQueued: () => {
       d.worker?.wake();
