@@ -172,7 +172,8 @@ describe('servers forget, fail, go down; tasks are cancelled', () => {
     const down = await gpu('vllm-omni');
     const up = await gpu('vllm-omni');
     await down.down();
-    const s = await reelay([channel('down', down, 'vllm-omni'), channel('up', up, 'vllm-omni')]);
+    // The down server first (equal priorities would be a weighted coin toss): every task must end on the other.
+    const s = await reelay([channel('down', down, 'vllm-omni', { priority: 1 }), channel('up', up, 'vllm-omni')]);
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await submit(s, TASK));
     const tasks = await Promise.all(ids.map((id) => finish(s, id)));
