@@ -7,11 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalog, CatalogError } from '../../src/domain/catalog.ts';
 import type { ExtendFacts } from '../../src/domain/creative-rules.ts';
-import { isApiError, type ApiError } from '../../src/domain/errors.ts';
 import { priceTask } from '../../src/domain/pricing.ts';
 import { applySubmitRules, parseSubmitShape, type RuleOptions, type TaskRequest } from '../../src/domain/submit-rules.ts';
 import { assertSomeUpstreamHonours, upstreamRefusal } from '../../src/domain/upstream-limits.ts';
 import raw from '../../src/domain/models.json' with { type: 'json' };
+import { fails } from '../helpers/api-error.ts';
 
 const catalog = loadCatalog();
 const VEO = 'veo-3.1-fast-generate-001';
@@ -26,15 +26,6 @@ function rules(body: Record<string, unknown>, opts: RuleOptions = OPTS): TaskReq
 const extend = (body: Record<string, unknown>, src: Partial<ExtendFacts> = {}) =>
   rules({ images: undefined, extend_task_id: 'task_src', ...body }, { ...OPTS, extend: { ...SOURCE, ...src } });
 
-function fails(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (isApiError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError, nothing was thrown');
-}
 const refused = (fn: () => unknown) => {
   const e = fails(fn);
   return { status: e.status, code: e.code, param: e.param, message: e.message };

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/domain/catalog.ts';
-import { isApiError, type ApiError } from '../../src/domain/errors.ts';
 import { applySubmitRules, parseSubmitShape, MAX_SEED, type RuleOptions, type TaskRequest } from '../../src/domain/submit-rules.ts';
+import { fails } from '../helpers/api-error.ts';
 
 const catalog = loadCatalog();
 const V2 = 'veo-2.0-generate-001';
@@ -22,15 +22,6 @@ function rules(body: Record<string, unknown>, opts: RuleOptions = OPTS): TaskReq
   return applySubmitRules(parseSubmitShape({ model: V3F, prompt: 'a slow push in', aspect_ratio: '16:9', images: [B64], ...body }), catalog, opts);
 }
 
-function fails(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (isApiError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError, nothing was thrown');
-}
 
 describe('defaults', () => {
   it('the catalog holds the doc\'s five Veo names (deprecated, with successors), the live Veo 3.1 ids, Omni and the Vidu models (API.md §6)', () => {
