@@ -108,6 +108,31 @@ describe('the tasks table as a queue', () => {
     expect((await repo.claimNext('w', 10, 1000, true))?.id).toBe('off2');
   });
 
+  it('is fair across keys: a key with fewer tasks rendering goes before an older backlog of another key', async () => {
+    await keysRepo(db.kysely).insert({ id: 'key_b', name: 'b', key_hash: 'hb', key_prefix: 'pb', webhook_secret: 'w', created_at: 0, revoked_at: null });
+    for (let i = 1; i <= 4; i++) await repo.insert(task(`a${i}`, i));
+    await repo.insert({ ...task('b1', 10), key_id: 'key_b' });
+    await repo.insert({ ...task('b2', 11), key_id: 'key_b' });
+    const order: string[] = [];
+    for (let i = 0; i < 6; i++) order.push((await repo.claimNext(`w${i}`, 100, 1000))!.id);
+    // Plain FIFO would be a1 a2 a3 a4 b1 b2: key_b would wait for key_a's whole backlog.
+    expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'a4']);
+  });
+
+  it('counts only tasks a live worker holds: a lapsed lease or an upstream job does not push a key back', async () => {
+    await keysRepo(db.kysely).insert({ id: 'key_b', name: 'b', key_hash: 'hb', key_prefix: 'pb', webhook_secret: 'w', created_at: 0, revoked_at: null });
+    await repo.insert(task('a1', 1));
+    await repo.insert(task('a2', 2));
+    await repo.insert({ ...task('b1', 3), key_id: 'key_b' });
+    await repo.claimNext('w1', 100, 1000); // a1, lease until 1100
+    // At 1200 a1's worker is gone: key_a renders nothing, so the oldest runnable task (a1 itself) comes first.
+    expect((await repo.claimNext('w2', 1200, 1000))?.id).toBe('a1');
+    // a1 handed to the poller: it holds no worker, so key_a and key_b both render nothing; a2 is older.
+    expect(await repo.handOffToPoller('a1', 'w2', { provider: 'vidu', channel: 'c', upstreamId: 'u', submittedAt: 1200, nextPollAt: 5000, json: '{}' })).toBe(true);
+    expect((await repo.claimNext('w3', 1300, 1000))?.id).toBe('a2');
+    expect((await repo.claimNext('w4', 1300, 1000))?.id).toBe('b1');
+  });
+
   it('release hands a task back for immediate re-claim', async () => {
     await repo.insert(task('t1', 1));
     await repo.claimNext('w1', 100, 60_000);
