@@ -3,6 +3,7 @@ import type { Catalog } from './catalog.ts';
 import { ApiError, errors, isApiError } from './errors.ts';
 import { assertExtendable, type ExtendFacts } from './creative-rules.ts';
 import { newTaskId } from './ids.ts';
+import { sha256InSlices } from './digest.ts';
 import { applySubmitRules, aspectFromSize, findModel, nearestAspect, parseSubmitShape, type ImageSource, type RuleOptions, type TaskRequest } from './submit-rules.ts';
 import type { SubmitRequest } from './task-schemas.ts';
 import { toTaskObject, type Links } from './task-view.ts';
@@ -65,9 +66,7 @@ async function requestHash(req: TaskRequest): Promise<string> {
   const { images, referenceImages, model, extendTaskId, ...fields } = req;
   // extend_task_id only when given: any other request hashes as it did before it existed (keys replayed across an upgrade).
   h.update(JSON.stringify({ ...fields, model: model.id, ...(extendTaskId ? { extendTaskId } : {}) }));
-  // Image bytes are hashed on the thread pool (WebCrypto): hashing 20 MB here held the event loop ~40 ms per submit.
-  const digest = async (img: ImageSource) => (img.kind === 'url' ? `url:${img.url}`
-    : `bytes:${Buffer.from(await crypto.subtle.digest('SHA-256', img.data)).toString('hex')}`);
+  const digest = async (img: ImageSource) => (img.kind === 'url' ? `url:${img.url}` : `bytes:${await sha256InSlices(img.data)}`);
   for (const img of images) h.update(await digest(img));
   // Only when there are some: a request without references hashes as it did before they existed.
   if (referenceImages.length) h.update(`references:${(await Promise.all(referenceImages.map(digest))).join(',')}`);
