@@ -48,6 +48,8 @@ const Env = z.object({
   REELAY_MAX_CONCURRENT_SUBMITS: int(1, 10_000).default(32),
   /** Image megapixels one key may have decoded at submit per minute (4k frames are 8.3 MP each); past it → 429 with Retry-After. */
   REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: int(1, 100_000_000).default(600),
+  /** Submit body megabytes one key may send per minute (read, parsed, hashed and stored even when refused); past it → 429 before the body is read. */
+  REELAY_SUBMIT_MEGABYTES_PER_MINUTE: int(1, 100_000_000).default(600),
   /** Below this much free space where Reelay writes (data dir, scratch), /readyz answers 503. */
   REELAY_MIN_FREE_DISK_MB: int(0, 100_000_000).default(256),
   /** Enables the admin API (/admin/…) for bearers of this token. */
@@ -149,6 +151,7 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   readonly maxConcurrentSubmits: number;
   readonly imageMegapixelsPerMinute: number;
+  readonly submitBytesPerMinute: number;
   readonly minFreeDiskBytes: number;
   readonly adminToken: string | undefined;
   readonly maintenanceIntervalMs: number;
@@ -296,6 +299,7 @@ function buildConfig(e: Env, offPeak: OffPeakWindow, channels: ChannelConfig[]):
     rateLimitPerMinute: e.REELAY_RATE_LIMIT_PER_MINUTE,
     maxConcurrentSubmits: e.REELAY_MAX_CONCURRENT_SUBMITS,
     imageMegapixelsPerMinute: e.REELAY_IMAGE_MEGAPIXELS_PER_MINUTE,
+    submitBytesPerMinute: e.REELAY_SUBMIT_MEGABYTES_PER_MINUTE * 1e6,
     minFreeDiskBytes: e.REELAY_MIN_FREE_DISK_MB * 1024 * 1024,
     adminToken: e.REELAY_ADMIN_TOKEN,
     maintenanceIntervalMs: e.REELAY_MAINTENANCE_INTERVAL_MS,

@@ -37,7 +37,7 @@ export const VERSION = '0.1.0';
 export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { metrics: Metrics; pollSoon(taskId: string): void }): Promise<FastifyInstance> {
   const { config, store, now } = f;
   // One set of submit slots for every surface: the native submit and the drop-in ones draw from the same memory.
-  const submitSlots = createSubmitSlots(config.maxConcurrentSubmits);
+  const submitSlots = createSubmitSlots(config.maxConcurrentSubmits, s.admission);
   const privateRoutes: Route[] = [
     submitRoute(s.tasks, config.limits.bodyBytes, submitSlots), listRoute(s.tasks), getRoute(s.tasks), cancelRoute(s.tasks),
     contentRoute(s.tasks, f.blobs), modelsRoute(f.catalog, (id) => u.route(id).provider, u.availability), creditsRoute(s.credits), ...webhookRoutes(s.webhooks),

@@ -15,6 +15,7 @@ import { inspectImage } from '../infra/images/inspect-image.ts';
 import type { ImageFacts } from '../domain/ports.ts';
 import { keyedLimiter } from '../infra/keyed-limiter.ts';
 import { keyBudget } from '../infra/key-budget.ts';
+import type { SubmitAdmission } from '../http/submit-slots.ts';
 import { assertPublicTarget } from '../infra/net/check-target.ts';
 import { UnsafeUrlError } from '../infra/net/safe-fetch.ts';
 import { LOCAL_PROMPT_VOCABULARY } from '../providers/local/prompt-vocabulary.ts';
@@ -64,6 +65,8 @@ export interface Services {
   keys: KeyService;
   credits: CreditService;
   webhooks: WebhookService;
+  /** The per-key budgets every submit surface checks before reading a body. */
+  admission: SubmitAdmission;
 }
 
 /** The domain services the HTTP surfaces call; `worker` is this process's render worker when it has one. */
@@ -89,6 +92,22 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
     const facts = await decodeSlots(key, run);
     megapixels.spend(key, (facts.width * facts.height) / 1e6);
     return facts;
+  };
+  // Every submit body is read, parsed, hashed and stored before its rules can refuse it: a per-key byte budget,
+  // checked with the megapixel one before the body is read, bounds that too (a 400 costs the sender nothing else).
+  const bodyBytes = keyBudget(config.submitBytesPerMinute, now);
+  const admission: SubmitAdmission = {
+    admit(keyId, declared) {
+      const [pixelsWait, bytesWait] = [megapixels.waitMs(keyId), bodyBytes.waitMs(keyId)];
+      if (pixelsWait > 0 || bytesWait > 0) {
+        const s = Math.ceil(Math.max(pixelsWait, bytesWait) / 1000);
+        throw errors.rateLimited(pixelsWait >= bytesWait
+          ? `This key has had more image megapixels decoded than its budget (${config.imageMegapixelsPerMinute} MP a minute); retry after ${s} s.`
+          : `This key has sent more submit body bytes than its budget (${config.submitBytesPerMinute / 1e6} MB a minute); retry after ${s} s.`, s);
+      }
+      if (declared !== undefined) bodyBytes.spend(keyId, declared);
+      return (read) => { if (declared === undefined) bodyBytes.spend(keyId, read); };
+    },
   };
   const fetchImage = imageFetcher({ ...outbound, timeoutMs: config.imageFetchTimeoutMs, maxBytes: config.limits.imageBytes });
   const tasks = createTaskService({
@@ -117,5 +136,6 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
     keys: createKeyService(store.keys, now),
     credits: createCreditService(store, now),
     webhooks: createWebhookService(store, now, d.wakeDispatcher),
+    admission,
   };
 }

@@ -1,6 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../domain/errors.ts';
 
+/** Per-key budgets a submit must pass before its body is read (built in compose/services.ts). */
+export interface SubmitAdmission {
+  /**
+   * Throws the 429 when the key may not send a body now; else charges
+   * `declaredBytes` (its Content-Length) and returns what to call with the
+   * bytes actually read once the response closes (it charges a body sent without one).
+   */
+  admit(keyId: string, declaredBytes: number | undefined): (bytesRead: number) => void;
+}
+
 export interface SubmitSlots {
   /** Take a slot for this key or throw the 429; the slot is given back when the response closes. */
   take(keyId: string, onRelease: (release: () => void) => void): void;
@@ -18,7 +28,7 @@ export interface SubmitSlots {
  * queued: a waiting upload would hold its socket and its client's clock.
  * (With a capacity of 1 there is nothing to share.)
  */
-export function createSubmitSlots(capacity: number): SubmitSlots {
+export function createSubmitSlots(capacity: number, admission?: SubmitAdmission): SubmitSlots {
   const perKey = Math.max(1, Math.ceil(capacity / 2));
   const byKey = new Map<string, number>();
   let total = 0;
@@ -44,7 +54,24 @@ export function createSubmitSlots(capacity: number): SubmitSlots {
     take,
     async gate(req, reply) {
       if (!req.actor) throw new Error('submit slots need an authenticated request');
-      take(req.actor.keyId, (release) => reply.raw.once('close', release));
+      const keyId = req.actor.keyId;
+      let release = () => {};
+      take(keyId, (r) => { release = r; });
+      // Refused here, a body costs nothing but the kernel's discarding of it: not parsed, hashed, decoded or stored.
+      let settle: (bytesRead: number) => void;
+      try {
+        const declared = Number(req.headers['content-length']);
+        settle = admission ? admission.admit(keyId, Number.isFinite(declared) && declared >= 0 ? declared : undefined) : () => {};
+      } catch (e) {
+        release();
+        throw e;
+      }
+      const socket = req.raw.socket;
+      const readBefore = socket.bytesRead;
+      reply.raw.once('close', () => {
+        release();
+        settle(socket.bytesRead - readBefore);
+      });
     },
   };
 }
