@@ -6,6 +6,7 @@ import { registerCompat } from '../http/compat/index.ts';
 import { createRateLimiter } from '../http/plugins/rate-limit.ts';
 import { createReadiness, diskSpaceProbe, type ReadinessProbe, type WatchedDir } from '../http/readiness.ts';
 import { createSubmitSlots } from '../http/submit-slots.ts';
+import { createProbeLimit, limitedProbe } from '../http/probe-limit.ts';
 import type { Route } from '../http/route.ts';
 import { adminChannelsRoute } from '../http/routes/admin-channels.ts';
 import { adminRoutes, adminScope } from '../http/routes/admin.ts';
@@ -38,6 +39,7 @@ export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { m
   const { config, store, now } = f;
   // One set of submit slots for every surface: the native submit and the drop-in ones draw from the same memory.
   const submitSlots = createSubmitSlots(config.maxConcurrentSubmits, s.admission);
+  const probes = createProbeLimit({ perSecond: config.probesPerSecond, holdMs: config.probeHoldMs, now });
   const privateRoutes: Route[] = [
     submitRoute(s.tasks, config.limits.bodyBytes, submitSlots), listRoute(s.tasks), getRoute(s.tasks), cancelRoute(s.tasks),
     contentRoute(s.tasks, f.blobs), modelsRoute(f.catalog, (id) => u.route(id).provider, u.availability), creditsRoute(s.credits), ...webhookRoutes(s.webhooks),
@@ -45,9 +47,7 @@ export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { m
   const admin = [...adminRoutes(s.keys, s.credits), adminChannelsRoute(u.statuses)];
   const publicRoutes: Route[] = [
     filesRoute(f.blobs, f.signer, () => Math.floor(now() / 1000)),
-    healthzRoute(),
-    readyzRoute(createReadiness(readinessProbes(f), now)),
-    metricsRoute(d.metrics),
+    ...[healthzRoute(), readyzRoute(createReadiness(readinessProbes(f), now)), metricsRoute(d.metrics)].map((r) => limitedProbe(r, probes)),
     ...consoleRoutes(),
     ...upstreamCallbackRoutes({
       viduTokens: new Map(config.upstreams.channels.flatMap((c) => (c.provider === 'vidu' ? [[c.name, c.apiKey] as const] : []))),
@@ -71,6 +71,8 @@ export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { m
     deletion: createTaskDeletion({ repo: store.tasks, blobs: f.blobs, tasks: s.tasks, now, onBlobError: (taskId, err) => f.log.warn({ err, taskId }, 'deleted task: files not removed') }),
     bodyLimit: config.limits.bodyBytes, submitSlots, publicBase: f.publicUrl.get,
   });
+  // Held 429s would keep close() waiting for their hold.
+  http.addHook('preClose', async () => probes.releaseAll());
   return http;
 }
 
