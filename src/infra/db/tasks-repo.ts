@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { DuplicateRecordError, type Completion, type NewTask, type TaskListQuery, type TaskStore } from '../../domain/ports.ts';
 import { ACTIVE_STATUSES } from '../../domain/task-states.ts';
 import type { Database, TaskRow } from './schema.ts';
@@ -13,6 +13,11 @@ export type ListQuery = TaskListQuery;
 export type { UpstreamHandOff, UpstreamPollRow } from './tasks-upstream.ts';
 
 const ACTIVE = [...ACTIVE_STATUSES];
+
+/** How many of the oldest runnable tasks a claim ranks by key (well above the default per-key active limit, 20). */
+const CLAIM_WINDOW = 256;
+/** Tasks in a worker's hands (no upstream job yet), spelled as the partial index tasks_in_a_worker (migration 0012) is. */
+const IN_A_WORKER = sql<boolean>`status = 'processing' and upstream_id is null`;
 
 /**
  * Every statement that touches `tasks`. State changes are guarded by the
@@ -59,27 +64,37 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
 
     /**
      * Take the next runnable task: queued, or processing with a lapsed lease
-     * (its worker died). Fair across keys: the task of the key with the fewest
-     * tasks rendering now goes first, oldest first among equals — so one key's
-     * backlog delays another key's task by at most one render, not by the whole
-     * backlog. Off-peak tasks sort behind normal ones unless the off-peak
-     * window is open, so outside it they run only when no normal task waits.
+     * (its worker died). Fair across keys: of the oldest CLAIM_WINDOW runnable
+     * tasks, the one whose key has the fewest tasks in a worker's hands goes
+     * first, oldest first among equals — so one key's backlog (at most its
+     * active-task limit) delays another key's task by one render, not by the
+     * whole backlog. Off-peak tasks sort behind normal ones unless the
+     * off-peak window is open, so outside it they run only when no normal task waits.
      */
     async claimNext(workerId: string, now: number, leaseMs: number, offPeakOpen = true): Promise<TaskRow | undefined> {
-      // Tasks a worker holds now (an upstream job is the poller's and holds no worker).
-      const rendering = db.selectFrom('tasks').select(['key_id', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('status', '=', 'processing').where('upstream_id', 'is', null).where('lease_expires_at', '>=', now)
-        .groupBy('key_id');
-      let runnable = db.selectFrom('tasks as t').leftJoin(rendering.as('r'), 'r.key_id', 't.key_id').select('t.id')
-        .where((eb) => eb.or([
-          eb('t.status', '=', 'queued'),
-          // A task with an upstream job belongs to the poller, which takes it over on a lapsed lease.
-          eb.and([eb('t.status', '=', 'processing'), eb('t.lease_expires_at', '<', now), eb('t.upstream_id', 'is', null)]),
-        ]))
+      // Each part is read in index order and stops early: a claim costs the same at ten or ten thousand queued.
+      const notWaiting = (eb: ExpressionBuilder<Database, 'tasks'>) => eb.or([eb('upstream_not_before', 'is', null), eb('upstream_not_before', '<=', now)]);
+      const columns = ['id', 'key_id', 'created_at', 'off_peak'] as const;
+      let queued = db.selectFrom('tasks').select(columns).where('status', '=', 'queued')
         // Waiting for a slot on a self-hosted server: not before a slot may have freed.
-        .where((eb) => eb.or([eb('t.upstream_not_before', 'is', null), eb('t.upstream_not_before', '<=', now)]));
-      if (!offPeakOpen) runnable = runnable.orderBy('t.off_peak');
-      runnable = runnable.orderBy(sql`coalesce(r.n, 0)`).orderBy('t.created_at').orderBy('t.id').limit(1);
+        .where(notWaiting);
+      if (!offPeakOpen) queued = queued.orderBy('off_peak');
+      queued = queued.orderBy('created_at').orderBy('id').limit(CLAIM_WINDOW);
+      // Tasks whose worker died (lease lapsed) — few, so not ordered: an ORDER BY had PostgreSQL walk every
+      // processing task by creation time. One with an upstream job is the poller's, which takes it over.
+      const orphaned = db.selectFrom('tasks').select(columns).where(IN_A_WORKER).where('lease_expires_at', '<', now).where(notWaiting)
+        .limit(CLAIM_WINDOW);
+      const oldest = db.selectFrom(queued.as('q')).selectAll().unionAll(db.selectFrom(orphaned.as('o')).selectAll());
+      const inWorkers = db.selectFrom('tasks').select(['key_id', (eb) => eb.fn.countAll<number>().as('n')])
+        .where(IN_A_WORKER).where('lease_expires_at', '>=', now).groupBy('key_id');
+      let ranked = db.selectFrom(oldest.as('w')).leftJoin(inWorkers.as('r'), 'r.key_id', 'w.key_id')
+        .select(['w.id', 'w.created_at', 'w.off_peak', sql<number>`coalesce(r.n, 0)`.as('busy')]);
+      if (!offPeakOpen) ranked = ranked.orderBy('w.off_peak');
+      // A few of the best, so claimers racing on PostgreSQL skip a locked one for the next instead of finding none.
+      ranked = ranked.orderBy('busy').orderBy('w.created_at').orderBy('w.id').limit(16);
+      let runnable = db.selectFrom('tasks as t').innerJoin(ranked.as('c'), 'c.id', 't.id').select('t.id');
+      if (!offPeakOpen) runnable = runnable.orderBy('c.off_peak');
+      runnable = runnable.orderBy('c.busy').orderBy('c.created_at').orderBy('c.id').limit(1);
       const pick = dialect === 'postgres' ? runnable.forUpdate('t').skipLocked() : runnable;
       return db.updateTable('tasks')
         .set({
