@@ -133,6 +133,21 @@ describe('the tasks table as a queue', () => {
     expect((await repo.claimNext('w4', 1300, 1000))?.id).toBe('b1');
   });
 
+  it('upstream polls are fair across keys: each key’s most overdue job first, then each key’s next', async () => {
+    await keysRepo(db.kysely).insert({ id: 'key_b', name: 'b', key_hash: 'hb', key_prefix: 'pb', webhook_secret: 'w', created_at: 0, revoked_at: null });
+    const jobs = [['a1', 'key_a', 100], ['a2', 'key_a', 101], ['a3', 'key_a', 102], ['a4', 'key_a', 103], ['b1', 'key_b', 200]] as const;
+    for (const [id, key, dueAt] of jobs) {
+      await repo.insert({ ...task(id, dueAt), key_id: key });
+      expect((await repo.claimNext('w', 10, 1000))?.id).toBe(id);
+      await repo.handOffToPoller(id, 'w', { provider: 'vidu', channel: 'c', upstreamId: `u-${id}`, submittedAt: 10, nextPollAt: dueAt, json: '{}' });
+    }
+    const ids = async (p: string) => (await repo.claimDuePolls(p, 1000, 30_000, 2, 'c')).map((r) => r.id).sort();
+    // Most-overdue-first alone would give a1 and a2: key_b's job would wait behind key_a's whole backlog.
+    expect(await ids('p1')).toEqual(['a1', 'b1']);
+    expect(await ids('p2')).toEqual(['a2', 'a3']);
+    expect(await ids('p3')).toEqual(['a4']);
+  });
+
   it('release hands a task back for immediate re-claim', async () => {
     await repo.insert(task('t1', 1));
     await repo.claimNext('w1', 100, 60_000);

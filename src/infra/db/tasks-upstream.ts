@@ -39,15 +39,21 @@ export function upstreamJobQueries(db: Kysely<Database>, dialect: Dialect) {
 
     /**
      * Lease up to `limit` of one channel's upstream jobs that are due (or whose
-     * poller died), most overdue first. The lease also moves the job's next
-     * poll to when the lease lapses: leased jobs leave the head of the index,
-     * and a job whose poller died is due again exactly when another may take it.
+     * poller died), fair across keys: each key's most overdue job first, then
+     * each key's second, and so on (most overdue first within a round), so a
+     * key with many jobs due takes one place per round, not the whole round.
+     * The lease also moves the job's next poll to when the lease lapses: leased
+     * jobs leave the head of the index, and a job whose poller died is due
+     * again exactly when another may take it.
      */
     async claimDuePolls(pollerId: string, now: number, leaseMs: number, limit: number, channel: string): Promise<UpstreamPollRow[]> {
-      let pick = db.selectFrom('tasks').select('id')
+      const due = db.selectFrom('tasks').select(['id', 'upstream_next_poll_at as due_at'])
+        .select(sql<number>`row_number() over (partition by key_id order by upstream_next_poll_at, id)`.as('turn'))
         .where('status', '=', 'processing').where('upstream_channel', '=', channel).where('upstream_next_poll_at', '<=', now)
-        .where('lease_expires_at', '<', now)
-        .orderBy('upstream_next_poll_at').limit(limit);
+        .where('lease_expires_at', '<', now);
+      const fair = db.selectFrom(due.as('d')).select('d.id').orderBy('d.turn').orderBy('d.due_at').limit(limit);
+      // FOR UPDATE cannot sit on a query with a window function: the rows are locked by id around it.
+      let pick = db.selectFrom('tasks').select('id').where('id', 'in', fair);
       if (dialect === 'postgres') pick = pick.forUpdate().skipLocked();
       // The outer UPDATE matches by id only, so it goes through the primary key; the
       // picked rows are locked (PostgreSQL) or the writer is alone (SQLite).
