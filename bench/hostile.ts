@@ -7,25 +7,27 @@
  * blobs/inputs grew; then the hostile phase against the goals (victim within
  * 1.5× of the quiet phase, /healthz p99 < 250 ms, RSS < 600 MB).
  *
- * The hostile key: slow multipart uploads (a trickle that holds a connection
- * and a submit slot), submit+cancel loops of an ~11.5 MB 4k PNG whose
- * callbacks go to a receiver that never answers, order=asc listings over
- * 20 000 tasks, and /readyz floods. Everything is loopback, every loop is
+ * The hostile key (bench/hostile-load.ts, its own process and its own
+ * loopback address): slow multipart uploads (a trickle that holds a
+ * connection and a submit slot), submit+cancel loops of an ~11.5 MB 4k PNG
+ * whose callbacks go to a receiver that never answers, order=asc listings
+ * over 20 000 tasks, and /readyz floods. Everything is loopback, every loop is
  * bounded in count and by the phase's deadline (BENCH_HOSTILE_SECONDS,
  * default 40, at most 60).
  */
-import { randomFillSync } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
 import { openStore } from '../src/store.ts';
 import { cli, startChild } from '../test/helpers/child-server.ts';
 import { makeImage, dataUri } from '../test/helpers/images.ts';
 import { storedTask } from '../test/helpers/stored-task.ts';
 import { onCleanup } from './lib/child.ts';
+import type { HostileOrders } from './hostile-load.ts';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -108,22 +110,6 @@ async function victim(base: string, auth: Record<string, string>, hookUrl: strin
   return out;
 }
 
-/** GET `path` in `lanes` loops until the deadline (at most `max` each); latencies and status counts. */
-async function hammer(base: string, path: () => string, lanes: number, max: number, deadline: number, headers: Record<string, string> = {}) {
-  const counts: Record<string, number> = {};
-  const lat: number[] = [];
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let i = 0; i < max && Date.now() < deadline; i++) {
-      const t0 = performance.now();
-      const r = await fetch(`${base}${path()}`, { headers, signal: AbortSignal.timeout(10_000) }).catch(() => null);
-      await r?.arrayBuffer().catch(() => {});
-      lat.push(performance.now() - t0);
-      counts[String(r?.status ?? 'error')] = (counts[String(r?.status ?? 'error')] ?? 0) + 1;
-    }
-  }));
-  return { counts, lat };
-}
-
 /** One GET of `path` every `everyMs` (what a load balancer's health check does); the latencies. */
 async function probe(base: string, path: string, everyMs: number, deadline: number): Promise<number[]> {
   const lat: number[] = [];
@@ -138,86 +124,16 @@ async function probe(base: string, path: string, everyMs: number, deadline: numb
   return lat;
 }
 
-/** Multipart uploads that send 2 KB every 250 ms of a 20 MB body: each holds a connection (and a submit slot) until refused or the deadline. */
-async function slowUploads(base: string, auth: Record<string, string>, lanes: number, deadline: number) {
-  const counts: Record<string, number> = {};
-  const url = new URL('/v1/videos', base);
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let i = 0; i < 10 && Date.now() < deadline; i++) {
-      const status = await new Promise<string>((resolve) => {
-        const req = request(url, { method: 'POST', headers: { ...auth, 'content-type': 'multipart/form-data; boundary=xx', 'content-length': String(20e6) } });
-        req.on('response', (res) => { res.resume(); resolve(String(res.statusCode)); });
-        req.on('error', () => resolve('reset'));
-        req.write('--xx\r\nContent-Disposition: form-data; name="input_reference"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n');
-        const tick = setInterval(() => {
-          if (Date.now() >= deadline) { clearInterval(tick); req.destroy(); resolve('held to the end'); return; }
-          req.write(Buffer.alloc(2048, 7));
-        }, 250);
-        req.on('close', () => clearInterval(tick));
-      });
-      counts[status] = (counts[status] ?? 0) + 1;
-    }
-  }));
-  return counts;
-}
-
-/** Submit an ~11.5 MB 4k PNG (multipart) with a callback to the receiver that never answers, then cancel it: a full refund each time. */
-async function submitCancel(base: string, auth: Record<string, string>, png: Buffer, hookUrl: string, lanes: number, deadline: number) {
-  const counts: Record<string, number> = {};
-  const bump = (k: string) => { counts[k] = (counts[k] ?? 0) + 1; };
-  // The body is built once: the load generator shares the machine's CPU with the server, so it should spend little.
-  const form = new FormData();
-  for (const [k, v] of Object.entries({ model: 'veo-3.0-fast-generate-001', prompt: 'big', aspect_ratio: '16:9', seconds: '8', size: '4k', callback_url: hookUrl })) form.set(k, v);
-  form.set('images', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'big.png');
-  const encoded = new Response(form);
-  const headers = { ...auth, 'content-type': encoded.headers.get('content-type')! };
-  const body = Buffer.from(await encoded.arrayBuffer());
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let i = 0; i < 60 && Date.now() < deadline; i++) {
-      const r = await fetch(`${base}/v1/video/generations`, { method: 'POST', headers, body, signal: AbortSignal.timeout(30_000) }).catch(() => null);
-      const j = (await r?.json().catch(() => null)) as { id?: string } | null;
-      bump(`submit ${r?.status ?? 'error'}`);
-      if (r?.status === 429) await sleep(200);
-      if (!j?.id) continue;
-      // The point is the refund: a cancel refused by the rate limit is retried after Retry-After (bounded).
-      for (let tries = 0; tries < 20; tries++) {
-        const c = await fetch(`${base}/v1/video/generations/${j.id}/cancel`, { method: 'POST', headers: auth, signal: AbortSignal.timeout(10_000) }).catch(() => null);
-        await c?.arrayBuffer().catch(() => {});
-        bump(`cancel ${c?.status ?? 'error'}`);
-        if (c?.status !== 429) break;
-        await sleep(1000 * Math.min(5, Number(c.headers.get('retry-after') ?? 1)));
-      }
-    }
-  }));
-  return counts;
-}
-
-/** An ~11.5 MB PNG at 3840×2160: noise over the top 46 % (incompressible), flat below. */
-async function bigPng(): Promise<Buffer> {
-  const [w, h] = [3840, 2160];
-  const raw = Buffer.alloc(w * h * 3, 90);
-  randomFillSync(raw, 0, Math.floor(h * 0.46) * w * 3);
-  return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
-}
-
-/** The hostile key's whole repertoire at once, until the deadline. */
-async function hostile(base: string, auth: Record<string, string>, hangingUrl: string, deadline: number, cursors: string[]) {
-  const png = await bigPng();
-  let page = 0;
-  // BENCH_HOSTILE_ONLY=uploads,cancels,asc,readyz runs a part of the repertoire (to see which part hurts).
-  const only = process.env.BENCH_HOSTILE_ONLY?.split(',');
-  const on = (part: string) => !only || only.includes(part);
-  const [uploads, cancels, asc, readyz] = await Promise.all([
-    on('uploads') ? slowUploads(base, auth, 6, deadline) : {},
-    on('cancels') ? submitCancel(base, auth, png, hangingUrl, 3, deadline) : {},
-    on('asc') ? hammer(base, () => `/v1/videos?order=asc&limit=100&after=${cursors[page++ % cursors.length]}`, 3, 2000, deadline, auth)
-      : { counts: {}, lat: [] },
-    on('readyz') ? hammer(base, () => '/readyz', 4, 20_000, deadline) : { counts: {}, lat: [] },
-  ]);
-  return {
-    png: { 'MB': Math.round(png.length / 1e5) / 10 }, 'slow uploads': uploads, 'submit+cancel': cancels,
-    'order=asc lists': { ...asc.counts, 'p99 ms': Math.round(pct(asc.lat, 99)) }, '/readyz': readyz.counts,
-  };
+/** The hostile key, in its own process from its own address (bench/hostile-load.ts); what its requests got. */
+async function hostile(orders: HostileOrders): Promise<Record<string, Record<string, number>>> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./hostile-load.ts', import.meta.url)), JSON.stringify(orders)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = onCleanup(async () => { child.kill('SIGKILL'); });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString('utf8'); });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  await stop();
+  if (code !== 0) throw new Error(`the hostile load process exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, Record<string, number>>;
 }
 
 /** Keys, 20 000 stored tasks of the hostile key (what its order=asc listings walk), then the server. */
@@ -276,7 +192,11 @@ async function runPhase(withHostile: boolean, seconds: number): Promise<PhaseRes
       const [v, healthz, h] = await Promise.all([
         victim(s.server.base, s.victim, hooks.fastUrl, deadline),
         probe(s.server.base, '/healthz', 100, deadline),
-        withHostile ? hostile(s.server.base, s.hostile, hooks.hangingUrl, deadline, s.cursors) : Promise.resolve(undefined),
+        withHostile ? hostile({
+          base: s.server.base, authorization: s.hostile.authorization, hangingUrl: hooks.hangingUrl, deadline, cursors: s.cursors,
+          // BENCH_HOSTILE_ONLY=uploads,cancels,asc,readyz runs a part of the repertoire (to see which part hurts).
+          ...(process.env.BENCH_HOSTILE_ONLY ? { only: process.env.BENCH_HOSTILE_ONLY.split(',') } : {}),
+        }) : Promise.resolve(undefined),
       ]);
       // Webhooks of the victim's last tasks: a little longer to arrive (bounded).
       for (let i = 0; i < 150 && hooks.arrivals.filter((a) => v.ids.includes(a.task)).length < v.ids.length; i++) await sleep(100);

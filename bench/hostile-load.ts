@@ -1,0 +1,150 @@
+/**
+ * The hostile key of `npm run bench -- hostile`, in its own process and from
+ * its own loopback address (127.0.0.2), as a real hostile client would be on
+ * another machine: its event loop and its request building no longer delay
+ * the victim's measured requests, and a per-address limit sees it as the
+ * different client it is. Started by hostile.ts with one JSON argument
+ * (HostileOrders); prints one JSON line (what its requests got).
+ *
+ * Its repertoire, all at once until the deadline, every loop bounded in
+ * count: slow multipart uploads (a trickle that holds a connection and a
+ * submit slot), submit+cancel loops of an ~11.5 MB 4k PNG whose callbacks go
+ * to a receiver that never answers, order=asc listings over its 20 000 tasks,
+ * and /readyz floods that never read Retry-After.
+ */
+import { randomFillSync } from 'node:crypto';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import sharp from 'sharp';
+
+export interface HostileOrders {
+  base: string;
+  authorization: string;
+  hangingUrl: string;
+  deadline: number;
+  cursors: string[];
+  /** Only these parts of the repertoire (uploads, cancels, asc, readyz); all when absent. */
+  only?: string[];
+}
+
+const FROM = '127.0.0.2';
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+/** One request from the hostile address; the body is a Buffer sent as is (no copies: this process shares the CPU too). */
+function call(base: string, method: string, path: string, headers: Record<string, string>, body?: Buffer, timeoutMs = 30_000)
+  : Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer } | null> {
+  return new Promise((resolve) => {
+    const req = request(new URL(path, base), {
+      method, agent, localAddress: FROM, timeout: timeoutMs,
+      headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => req.destroy()).on('error', () => resolve(null));
+    req.end(body);
+  });
+}
+
+const counter = () => {
+  const counts: Record<string, number> = {};
+  return { counts, bump: (k: string) => { counts[k] = (counts[k] ?? 0) + 1; } };
+};
+
+/** GET `path` in `lanes` loops until the deadline (at most `max` each), never waiting for Retry-After. */
+async function hammer(o: HostileOrders, path: () => string, lanes: number, max: number, headers: Record<string, string> = {}) {
+  const { counts, bump } = counter();
+  const lat: number[] = [];
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    for (let i = 0; i < max && Date.now() < o.deadline; i++) {
+      const t0 = performance.now();
+      const r = await call(o.base, 'GET', path(), headers, undefined, 10_000);
+      lat.push(performance.now() - t0);
+      bump(String(r?.status ?? 'error'));
+    }
+  }));
+  lat.sort((a, b) => a - b);
+  return { ...counts, 'p99 ms': Math.round(lat[Math.floor(lat.length * 0.99)] ?? 0) };
+}
+
+/** Multipart uploads that send 2 KB every 250 ms of a 20 MB body: each holds a connection (and a submit slot) until refused or the deadline. */
+async function slowUploads(o: HostileOrders, lanes: number) {
+  const { counts, bump } = counter();
+  const url = new URL('/v1/videos', o.base);
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    for (let i = 0; i < 10 && Date.now() < o.deadline; i++) {
+      bump(await new Promise<string>((resolve) => {
+        const req = request(url, {
+          method: 'POST', localAddress: FROM,
+          headers: { authorization: o.authorization, 'content-type': 'multipart/form-data; boundary=xx', 'content-length': String(20e6) },
+        });
+        req.on('response', (res) => { res.resume(); resolve(String(res.statusCode)); });
+        req.on('error', () => resolve('reset'));
+        req.write('--xx\r\nContent-Disposition: form-data; name="input_reference"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n');
+        const tick = setInterval(() => {
+          if (Date.now() >= o.deadline) { clearInterval(tick); req.destroy(); resolve('held to the end'); return; }
+          req.write(Buffer.alloc(2048, 7));
+        }, 250);
+        req.on('close', () => clearInterval(tick));
+      }));
+    }
+  }));
+  return counts;
+}
+
+/** An ~11.5 MB PNG at 3840×2160: noise over the top 46 % (incompressible), flat below. */
+async function bigPng(): Promise<Buffer> {
+  const [w, h] = [3840, 2160];
+  const raw = Buffer.alloc(w * h * 3, 90);
+  randomFillSync(raw, 0, Math.floor(h * 0.46) * w * 3);
+  return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+}
+
+/** Submit the 4k PNG (multipart) with a callback to the receiver that never answers, then cancel it: a full refund each time. */
+async function submitCancel(o: HostileOrders, png: Buffer, lanes: number) {
+  const { counts, bump } = counter();
+  // The body is built once.
+  const form = new FormData();
+  for (const [k, v] of Object.entries({ model: 'veo-3.0-fast-generate-001', prompt: 'big', aspect_ratio: '16:9', seconds: '8', size: '4k', callback_url: o.hangingUrl })) form.set(k, v);
+  form.set('images', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'big.png');
+  const encoded = new Response(form);
+  const headers = { authorization: o.authorization, 'content-type': encoded.headers.get('content-type')! };
+  const body = Buffer.from(await encoded.arrayBuffer());
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    for (let i = 0; i < 60 && Date.now() < o.deadline; i++) {
+      const r = await call(o.base, 'POST', '/v1/video/generations', headers, body);
+      bump(`submit ${r?.status ?? 'error'}`);
+      if (r?.status === 429) await sleep(200);
+      const id = r?.status === 200 ? (JSON.parse(r.body.toString('utf8')) as { id?: string }).id : undefined;
+      if (!id) continue;
+      // The point is the refund: a cancel refused by the rate limit is retried after Retry-After (bounded).
+      for (let tries = 0; tries < 20; tries++) {
+        const c = await call(o.base, 'POST', `/v1/video/generations/${id}/cancel`, { authorization: o.authorization }, undefined, 10_000);
+        bump(`cancel ${c?.status ?? 'error'}`);
+        if (c?.status !== 429) break;
+        await sleep(1000 * Math.min(5, Number(c.headers['retry-after'] ?? 1)));
+      }
+    }
+  }));
+  return counts;
+}
+
+async function main(o: HostileOrders): Promise<void> {
+  const png = await bigPng();
+  let page = 0;
+  const on = (part: string) => !o.only || o.only.includes(part);
+  const auth = { authorization: o.authorization };
+  const [uploads, cancels, asc, readyz] = await Promise.all([
+    on('uploads') ? slowUploads(o, 6) : {},
+    on('cancels') ? submitCancel(o, png, 3) : {},
+    on('asc') ? hammer(o, () => `/v1/videos?order=asc&limit=100&after=${o.cursors[page++ % o.cursors.length]}`, 3, 2000, auth) : {},
+    on('readyz') ? hammer(o, () => '/readyz', 4, 20_000) : {},
+  ]);
+  agent.destroy();
+  process.stdout.write(`${JSON.stringify({
+    png: { MB: Math.round(png.length / 1e5) / 10 }, 'slow uploads': uploads, 'submit+cancel': cancels, 'order=asc lists': asc, '/readyz': readyz,
+  })}\n`);
+}
+
+await main(JSON.parse(process.argv[2]!) as HostileOrders);
