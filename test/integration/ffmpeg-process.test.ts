@@ -2,19 +2,19 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { FfmpegAbortedError, runFfmpeg } from '../../src/infra/ffmpeg/run-ffmpeg.ts';
+import { FFMPEG_NICE, FfmpegAbortedError, runFfmpeg } from '../../src/infra/ffmpeg/run-ffmpeg.ts';
 
 const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 const RUN_FFMPEG = pathToFileURL(fileURLToPath(new URL('../../src/infra/ffmpeg/run-ffmpeg.ts', import.meta.url))).href;
 /** A render paced at real time (-re) for ten minutes: only being stopped ends it within the test. */
 const ENDLESS = ['-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '600', '-f', 'null', '/dev/null'];
 
-/** From /proc/PID/stat: its state and process group, or null once it is gone. A zombie (Z) has stopped running. */
-async function procStat(pid: number): Promise<{ state: string; pgrp: number } | null> {
+/** From /proc/PID/stat: its state, process group and nice value, or null once it is gone. A zombie (Z) has stopped running. */
+async function procStat(pid: number): Promise<{ state: string; pgrp: number; nice: number } | null> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
   if (stat === null) return null;
-  const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: state!, pgrp: Number(pgrp) };
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0]!, pgrp: Number(fields[2]), nice: Number(fields[16]) };
 }
 
 const running = async (pid: number) => { const s = await procStat(pid); return s !== null && s.state !== 'Z'; };
@@ -30,6 +30,9 @@ describe('the ffmpeg process', () => {
     const stat = await procStat(pid);
     expect(stat?.pgrp).toBe(pid);
     expect(stat?.pgrp).not.toBe((await procStat(process.pid))?.pgrp);
+    // Batch work: it yields the CPU to the API's requests.
+    expect(FFMPEG_NICE).toBeGreaterThan(0);
+    expect(stat?.nice).toBe(Math.min(19, (await procStat(process.pid))!.nice + FFMPEG_NICE));
 
     abort.abort();
     expect(await settled).toBeInstanceOf(FfmpegAbortedError);

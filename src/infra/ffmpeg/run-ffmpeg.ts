@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -68,6 +69,23 @@ function track(pid: number): void {
  */
 const PDEATHSIG = process.platform === 'linux' && existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
 
+/**
+ * Renders are batch work sharing cores with the API's event loop and every
+ * key's image checks: at nice 10 they take what CPU is idle and yield it to
+ * requests (a 2-core box rendering while other keys submit kept answering
+ * late otherwise). On an idle machine a nice ffmpeg runs exactly as fast.
+ * Relative to our own nice value, so it never runs ahead of us.
+ */
+export const FFMPEG_NICE = 10;
+
+function lowerPriority(pid: number): void {
+  try {
+    setPriority(pid, Math.min(19, getPriority() + FFMPEG_NICE));
+  } catch {
+    // Not permitted here (some containers): it runs at our priority, as before.
+  }
+}
+
 export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new FfmpegAbortedError());
@@ -78,6 +96,7 @@ export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = 
     const pid = child.pid;
     if (pid !== undefined) {
       track(pid);
+      lowerPriority(pid);
       opts.onSpawn?.(pid);
     }
     let stderr = '';
