@@ -38,7 +38,7 @@ const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 interface PhaseResult {
   submit: number[]; polls: number[]; webhooks: number[]; done: number[]; submitted: number; hooked: number; rejected: Record<string, number>;
-  healthz: number[]; rssMb: number; inputsMb: number; load: string; hostile?: Record<string, Record<string, number>>;
+  healthz: number[]; rssMb: number; inputsMb: number; load: string; cpu: { server: number; ffmpeg: number }; hostile?: Record<string, Record<string, number>>;
 }
 
 async function dirBytes(dir: string): Promise<number> {
@@ -48,6 +48,14 @@ async function dirBytes(dir: string): Promise<number> {
     total += e.isDirectory() ? await dirBytes(p) : (await stat(p).catch(() => ({ size: 0 }))).size;
   }
   return total;
+}
+
+/** CPU seconds (user + system) of a process and of its children it has reaped (ffmpeg, once each render ends). */
+async function cpuSeconds(pid: number): Promise<{ self: number; children: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  // utime, stime, cutime, cstime are fields 14–17 (11–14 after the state), in clock ticks (100 a second on Linux).
+  return { self: (f[11]! + f[12]!) / 100, children: (f[13]! + f[14]!) / 100 };
 }
 
 async function peakRssMb(pid: number): Promise<number> {
@@ -77,11 +85,15 @@ async function receivers() {
   };
 }
 
-/** The victim: a small task every 2 s with a callback, polling its latest task twice a second. */
+/**
+ * The victim: a small task (360p, 3 s) every second with a callback, polling its latest task twice a second.
+ * Small on purpose: a 720p 4 s render costs ~3.5 CPU-s here, so one every 2 s kept both cores busy with the
+ * victim's own renders and the "quiet" phase was not quiet.
+ */
 async function victim(base: string, auth: Record<string, string>, hookUrl: string, deadline: number) {
   const img = dataUri(await makeImage(320, 180));
   const out = { submit: [] as number[], polls: [] as number[], ids: [] as string[], sentAt: new Map<string, number>(), rejected: {} as Record<string, number> };
-  const body = JSON.stringify({ model: 'veo-3.0-fast-generate-001', prompt: 'push in', aspect_ratio: '16:9', seconds: 4, images: [img], callback_url: hookUrl });
+  const body = JSON.stringify({ model: 'gemini-omni-1.1-flash', prompt: 'push in', aspect_ratio: '16:9', size: '360p', seconds: 3, images: [img], callback_url: hookUrl });
   const polling = (async () => {
     while (Date.now() < deadline) {
       const id = out.ids.at(-1);
@@ -94,8 +106,8 @@ async function victim(base: string, auth: Record<string, string>, hookUrl: strin
       await sleep(500);
     }
   })();
-  for (let i = 0; i < 30 && Date.now() < deadline - 2000; i++) {
-    const next = Date.now() + 2000;
+  for (let i = 0; i < 60 && Date.now() < deadline - 2000; i++) {
+    const next = Date.now() + 1000;
     const sent = Date.now();
     const t0 = performance.now();
     const r = await fetch(`${base}/v1/video/generations`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(20_000) })
@@ -189,6 +201,7 @@ async function runPhase(withHostile: boolean, seconds: number): Promise<PhaseRes
       const inputsBefore = await dirBytes(join(dataDir, 'blobs', 'inputs'));
       const loadBefore = loadavg()[0]!.toFixed(1);
       const deadline = Date.now() + seconds * 1000;
+      const cpuBefore = await cpuSeconds(s.server.child.pid!);
       const [v, healthz, h] = await Promise.all([
         victim(s.server.base, s.victim, hooks.fastUrl, deadline),
         probe(s.server.base, '/healthz', 100, deadline),
@@ -201,9 +214,11 @@ async function runPhase(withHostile: boolean, seconds: number): Promise<PhaseRes
       // Webhooks of the victim's last tasks: a little longer to arrive (bounded).
       for (let i = 0; i < 150 && hooks.arrivals.filter((a) => v.ids.includes(a.task)).length < v.ids.length; i++) await sleep(100);
       const mine = hooks.arrivals.filter((a) => v.ids.includes(a.task));
+      const cpuAfter = await cpuSeconds(s.server.child.pid!);
       return {
         submit: v.submit, polls: v.polls, submitted: v.ids.length, rejected: v.rejected, hooked: mine.length,
         webhooks: mine.map((a) => a.at - a.sentAt), done: mine.map((a) => a.at - v.sentAt.get(a.task)!), healthz, rssMb: await peakRssMb(s.server.child.pid!),
+        cpu: { server: cpuAfter.self - cpuBefore.self, ffmpeg: cpuAfter.children - cpuBefore.children },
         inputsMb: (await dirBytes(join(dataDir, 'blobs', 'inputs')) - inputsBefore) / 1e6, load: `${loadBefore} → ${loadavg()[0]!.toFixed(1)}`,
         ...(h ? { hostile: h } : {}),
       };
@@ -218,6 +233,8 @@ async function runPhase(withHostile: boolean, seconds: number): Promise<PhaseRes
 }
 
 function report(name: string, r: PhaseResult) {
+  // BENCH_HOSTILE_SAMPLES=1 prints every victim submit latency (sorted), to see whether a p99 is one outlier or a tail.
+  if (process.env.BENCH_HOSTILE_SAMPLES) console.log(`  ${name}: victim submits (ms, sorted): ${[...r.submit].sort((a, b) => a - b).map((x) => x.toFixed(0)).join(' ')}`);
   console.log(`  ${name}: victim ${r.submitted} tasks${Object.keys(r.rejected).length ? ` (refused: ${JSON.stringify(r.rejected)})` : ''}`
     + `  submit p50 ${ms(pct(r.submit, 50))} p99 ${ms(pct(r.submit, 99))}`
     + `  poll p50 ${ms(pct(r.polls, 50))} p99 ${ms(pct(r.polls, 99))}`
@@ -225,6 +242,7 @@ function report(name: string, r: PhaseResult) {
     + `  submit→webhook p50 ${ms(pct(r.done, 50))} p99 ${ms(pct(r.done, 99))}`);
   console.log(`  ${' '.repeat(name.length)}  /healthz p50 ${ms(pct(r.healthz, 50))} p99 ${ms(pct(r.healthz, 99))} (${r.healthz.length} probes)`
     + `  server peak RSS ${r.rssMb.toFixed(0)} MB  blobs/inputs +${r.inputsMb.toFixed(1)} MB  (machine load average ${r.load})`);
+  console.log(`  ${' '.repeat(name.length)}  server CPU ${r.cpu.server.toFixed(1)} s, its ffmpeg ${r.cpu.ffmpeg.toFixed(1)} s`);
   for (const [what, counts] of Object.entries(r.hostile ?? {})) console.log(`  ${' '.repeat(name.length)}  hostile ${what}: ${JSON.stringify(counts)}`);
 }
 
