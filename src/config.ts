@@ -51,9 +51,10 @@ const Env = z.object({
   /** Submissions (bodies up to 20 MB) read at once per process; more → 429 server_busy. Bounds memory under bursts. */
   REELAY_MAX_CONCURRENT_SUBMITS: int(1, 10_000).default(32),
   /**
-   * Image megapixels one key may have decoded at submit per minute (4k frames are 8.3 MP each); past it → 429 with Retry-After.
-   * 240 holds the active-task limit's worth (20) of 4k start images at once, and as many again each minute: more than a
-   * key can keep in flight, while a key looping 4k submit+cancel no longer takes a core of a small machine.
+   * Image megapixels one key may have decoded at submit per minute (4k frames are 8.3 MP each), of which it may save up
+   * a quarter minute's worth (60 MP: seven 4k frames at once); past it → 429 with Retry-After. 240 a minute is more 4k
+   * start images than a key can keep in flight (the active-task limit, 20), while a key looping 4k submit+cancel no
+   * longer takes a core of a small machine.
    */
   REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: int(1, 100_000_000).default(240),
   /** Submit body megabytes one key may send per minute (read, parsed, hashed and stored even when refused); past it → 429 before the body is read. */

@@ -60,6 +60,9 @@ export function buildLifecycle(f: Foundation, u: Upstreams, views: TaskViewCache
   });
 }
 
+/** How much of a minute's submit budgets a key may save up and spend at once. */
+const SUBMIT_BURST_MS = 15_000;
+
 export interface Services {
   tasks: TaskService;
   keys: KeyService;
@@ -82,7 +85,8 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
   const submitting = new AsyncLocalStorage<string>();
   // Decoding costs CPU on every node's cores: each key has a megapixel budget a minute, so a key submitting large
   // images in a loop (free to repeat: a cancel refunds everything) waits for its budget instead of slowing every key.
-  const megapixels = keyBudget(config.imageMegapixelsPerMinute, now);
+  // Both budgets save up a quarter of a minute's worth: a full minute let a key decode ~20 4k frames in its first seconds.
+  const megapixels = keyBudget(config.imageMegapixelsPerMinute, now, SUBMIT_BURST_MS);
   const decodeWithinBudget = async (key: string, run: () => Promise<ImageFacts>): Promise<ImageFacts> => {
     const wait = megapixels.waitMs(key);
     if (wait > 0) {
@@ -95,7 +99,7 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
   };
   // Every submit body is read, parsed, hashed and stored before its rules can refuse it: a per-key byte budget,
   // checked with the megapixel one before the body is read, bounds that too (a 400 costs the sender nothing else).
-  const bodyBytes = keyBudget(config.submitBytesPerMinute, now);
+  const bodyBytes = keyBudget(config.submitBytesPerMinute, now, SUBMIT_BURST_MS);
   const admission: SubmitAdmission = {
     admit(keyId, declared) {
       const [pixelsWait, bytesWait] = [megapixels.waitMs(keyId), bodyBytes.waitMs(keyId)];

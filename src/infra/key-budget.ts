@@ -1,18 +1,19 @@
 /**
  * A per-key budget of some costly unit (here: image megapixels decoded at
- * submit), refilled continuously at `perMinute`, holding at most a minute's
+ * submit), refilled continuously at `perMinute`, holding at most `burstMs`
  * worth. A key may spend into debt by one item (its cost is known only once
  * the image header is read); while in debt its next items are refused, so a
  * key that submits large images in a loop pays with waiting, not with every
  * other key's CPU.
  */
-export function keyBudget(perMinute: number, now: () => number, maxKeys = 100_000) {
+export function keyBudget(perMinute: number, now: () => number, burstMs = 60_000, maxKeys = 100_000) {
   const perMs = perMinute / 60_000;
+  const capacity = perMs * burstMs;
   const buckets = new Map<string, { tokens: number; at: number }>();
   const current = (key: string) => {
     const t = now();
-    const b = buckets.get(key) ?? { tokens: perMinute, at: t };
-    b.tokens = Math.min(perMinute, b.tokens + (t - b.at) * perMs);
+    const b = buckets.get(key) ?? { tokens: capacity, at: t };
+    b.tokens = Math.min(capacity, b.tokens + (t - b.at) * perMs);
     b.at = t;
     if (!buckets.has(key)) {
       if (buckets.size >= maxKeys) buckets.clear();

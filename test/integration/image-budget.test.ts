@@ -10,7 +10,8 @@ let clock = 1_800_000_000_000;
 let img: string;
 beforeAll(async () => {
   img = dataUri(await makeImage(1280, 1000)); // 1.28 MP
-  s = await startServer({ REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: '2' }, { now: () => clock });
+  // 8 a minute saves up a quarter minute's worth: 2 MP, so one 1.28 MP image and one into debt.
+  s = await startServer({ REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: '8' }, { now: () => clock });
 });
 afterAll(async () => { await s?.close(); });
 
@@ -29,7 +30,7 @@ describe('image megapixel budget per key', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     const body = (await refused.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('rate_limited');
-    expect(body.error.message).toContain('2 MP a minute');
+    expect(body.error.message).toContain('8 MP a minute');
     const list = (await (await s.api('/v1/video/generations', { headers: { authorization: `Bearer ${hostile}` } })).json()) as { data: unknown[] };
     expect(list.data).toHaveLength(2);
     const victim = await s.newKey('victim');
@@ -65,7 +66,8 @@ describe('submit budgets are checked before the body is read', () => {
   let b: TestServer;
   let bodyClock = 1_800_000_000_000;
   beforeAll(async () => {
-    b = await startServer({ REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: '2', REELAY_SUBMIT_MEGABYTES_PER_MINUTE: '3' }, { now: () => bodyClock });
+    // A quarter minute's worth saved up: 2 MP and 3 MB.
+    b = await startServer({ REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: '8', REELAY_SUBMIT_MEGABYTES_PER_MINUTE: '12' }, { now: () => bodyClock });
   });
   afterAll(async () => { await b?.close(); });
   const big = (mb: number) => `data:image/png;base64,${'A'.repeat(mb * 1e6)}`;
@@ -81,7 +83,7 @@ describe('submit budgets are checked before the body is read', () => {
       const refused = await partialUpload(b.base, '/v1/video/generations', hostile, declared);
       expect(refused.status).toBe(429);
       expect(refused.body.error.code).toBe('rate_limited');
-      expect(refused.body.error.message).toContain('3 MB a minute');
+      expect(refused.body.error.message).toContain('12 MB a minute');
     }
     // The drop-in surfaces share the budget.
     expect((await partialUpload(b.base, '/v1/videos', hostile, 20e6)).status).toBe(429);
@@ -109,6 +111,6 @@ describe('submit budgets are checked before the body is read', () => {
     }
     const refused = await partialUpload(b.base, '/v1/video/generations', key, 1_000_000);
     expect(refused.status).toBe(429);
-    expect(refused.body.error.message).toContain('2 MP a minute');
+    expect(refused.body.error.message).toContain('8 MP a minute');
   });
 });

@@ -222,7 +222,7 @@ describe('SDK retries', () => {
   it("honours a real server's rate limit (REELAY_RATE_LIMIT_PER_MINUTE)", async () => {
     const limited = await startServer({ REELAY_ROLE: 'api', REELAY_RATE_LIMIT_PER_MINUTE: '60' });
     try {
-      // Spend the bucket (60) with raw calls, then the SDK gets a 429 with Retry-After and waits it out.
+      // Spend the bucket (a quarter of 60) with raw calls, then the SDK gets a 429 with Retry-After and waits it out.
       const raw = await Promise.all(Array.from({ length: 61 }, () => limited.api('/v1/credits?limit=1')));
       expect(raw.some((r) => r.status === 429)).toBe(true);
       const started = Date.now();

@@ -18,4 +18,14 @@ describe('per-key budget', () => {
     b.spend('a', 60);
     expect(b.waitMs('a')).toBeGreaterThan(0);
   });
+
+  it('saves up at most burstMs worth', () => {
+    let t = 0;
+    const b = keyBudget(60, () => t, 15_000); // 1 a second, at most 15 saved
+    t = 1_000_000;
+    b.spend('a', 14.5);
+    expect(b.waitMs('a')).toBe(0);
+    b.spend('a', 1); // 0.5 in debt: with a minute's worth saved up it would still have 44.5
+    expect(b.waitMs('a')).toBe(501);
+  });
 });
