@@ -6,8 +6,8 @@
  * different client it is. Started by hostile.ts with one JSON argument
  * (HostileOrders); prints one JSON line (what its requests got).
  *
- * Its repertoire, all at once until the deadline, every loop bounded in
- * count: slow multipart uploads (a trickle that holds a connection and a
+ * Its repertoire, all at once until the deadline (each loop keeps going for
+ * the whole phase, ignoring Retry-After except where noted): slow multipart uploads (a trickle that holds a connection and a
  * submit slot), submit+cancel loops of an ~11.5 MB 4k PNG whose callbacks go
  * to a receiver that never answers, order=asc listings over its 20 000 tasks,
  * and /readyz floods that never read Retry-After.
@@ -112,7 +112,7 @@ async function submitCancel(o: HostileOrders, png: Buffer, lanes: number) {
   const headers = { authorization: o.authorization, 'content-type': encoded.headers.get('content-type')! };
   const body = Buffer.from(await encoded.arrayBuffer());
   await Promise.all(Array.from({ length: lanes }, async () => {
-    for (let i = 0; i < 60 && Date.now() < o.deadline; i++) {
+    for (let i = 0; i < 100_000 && Date.now() < o.deadline; i++) {
       const r = await call(o.base, 'POST', '/v1/video/generations', headers, body);
       bump(`submit ${r?.status ?? 'error'}`);
       if (r?.status === 429) await sleep(200);
@@ -138,8 +138,8 @@ async function main(o: HostileOrders): Promise<void> {
   const [uploads, cancels, asc, readyz] = await Promise.all([
     on('uploads') ? slowUploads(o, 6) : {},
     on('cancels') ? submitCancel(o, png, 3) : {},
-    on('asc') ? hammer(o, () => `/v1/videos?order=asc&limit=100&after=${o.cursors[page++ % o.cursors.length]}`, 3, 2000, auth) : {},
-    on('readyz') ? hammer(o, () => '/readyz', 4, 20_000) : {},
+    on('asc') ? hammer(o, () => `/v1/videos?order=asc&limit=100&after=${o.cursors[page++ % o.cursors.length]}`, 3, 1_000_000, auth) : {},
+    on('readyz') ? hammer(o, () => '/readyz', 4, 1_000_000) : {},
   ]);
   agent.destroy();
   process.stdout.write(`${JSON.stringify({

@@ -44,7 +44,7 @@ describe('image megapixel budget per key', () => {
  * Sends the headers and the first kilobyte of a body that declares `declared` bytes (or goes chunked), never the rest,
  * and resolves with the answer: only a server that refuses before reading the body can answer at all.
  */
-function partialUpload(base: string, path: string, key: string, declared: number | null): Promise<{ status: number; body: { error: { code: string; message: string } } }> {
+function partialUpload(base: string, path: string, key: string, declared: number | null): Promise<{ status: number; connection: string | undefined; body: { error: { code: string; message: string } } }> {
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, base), {
       method: 'POST',
@@ -54,7 +54,7 @@ function partialUpload(base: string, path: string, key: string, declared: number
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
         req.destroy();
-        resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        resolve({ status: res.statusCode!, connection: res.headers.connection, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
       });
     });
     req.on('error', reject);
@@ -84,6 +84,8 @@ describe('submit budgets are checked before the body is read', () => {
       expect(refused.status).toBe(429);
       expect(refused.body.error.code).toBe('rate_limited');
       expect(refused.body.error.message).toContain('12 MB a minute');
+      // The unread body is not read to its end and thrown away: the connection closes after the answer.
+      expect(refused.connection).toBe('close');
     }
     // The drop-in surfaces share the budget.
     expect((await partialUpload(b.base, '/v1/videos', hostile, 20e6)).status).toBe(429);
