@@ -46,8 +46,8 @@ const Env = z.object({
   REELAY_RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(1200),
   /** Calls a second one client address may make to /healthz, /readyz and /metrics together (no key to limit them by). */
   REELAY_PROBES_PER_SECOND: int(1, 1_000_000).default(20),
-  /** How long a probe past that limit waits for its 429 (slows a client that ignores Retry-After). */
-  REELAY_PROBE_HOLD_MS: int(0, 60_000).default(1000),
+  /** How long a request past a rate limit (per key, or per address on the operations routes) waits for its 429: slows a client that ignores Retry-After. */
+  REELAY_LIMIT_HOLD_MS: int(0, 60_000).default(1000),
   /** Submissions (bodies up to 20 MB) read at once per process; more → 429 server_busy. Bounds memory under bursts. */
   REELAY_MAX_CONCURRENT_SUBMITS: int(1, 10_000).default(32),
   /**
@@ -162,7 +162,7 @@ export interface Config {
   readonly imageMegapixelsPerMinute: number;
   readonly submitBytesPerMinute: number;
   readonly probesPerSecond: number;
-  readonly probeHoldMs: number;
+  readonly limitHoldMs: number;
   readonly minFreeDiskBytes: number;
   readonly adminToken: string | undefined;
   readonly maintenanceIntervalMs: number;
@@ -312,7 +312,7 @@ function buildConfig(e: Env, offPeak: OffPeakWindow, channels: ChannelConfig[]):
     imageMegapixelsPerMinute: e.REELAY_IMAGE_MEGAPIXELS_PER_MINUTE,
     submitBytesPerMinute: e.REELAY_SUBMIT_MEGABYTES_PER_MINUTE * 1e6,
     probesPerSecond: e.REELAY_PROBES_PER_SECOND,
-    probeHoldMs: e.REELAY_PROBE_HOLD_MS,
+    limitHoldMs: e.REELAY_LIMIT_HOLD_MS,
     minFreeDiskBytes: e.REELAY_MIN_FREE_DISK_MB * 1024 * 1024,
     adminToken: e.REELAY_ADMIN_TOKEN,
     maintenanceIntervalMs: e.REELAY_MAINTENANCE_INTERVAL_MS,

@@ -7,6 +7,7 @@ import { createRateLimiter } from '../http/plugins/rate-limit.ts';
 import { createReadiness, diskSpaceProbe, type ReadinessProbe, type WatchedDir } from '../http/readiness.ts';
 import { createSubmitSlots } from '../http/submit-slots.ts';
 import { createProbeLimit, limitedProbe } from '../http/probe-limit.ts';
+import { createRefusalHold } from '../http/refusal-hold.ts';
 import type { Route } from '../http/route.ts';
 import { adminChannelsRoute } from '../http/routes/admin-channels.ts';
 import { adminRoutes, adminScope } from '../http/routes/admin.ts';
@@ -39,7 +40,10 @@ export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { m
   const { config, store, now } = f;
   // One set of submit slots for every surface: the native submit and the drop-in ones draw from the same memory.
   const submitSlots = createSubmitSlots(config.maxConcurrentSubmits, s.admission);
-  const probes = createProbeLimit({ perSecond: config.probesPerSecond, holdMs: config.probeHoldMs, now });
+  // Refusals past a rate limit (per key, or per address on the operations routes) are held, so a client looping
+  // without reading Retry-After is slowed instead of answered as fast as it asks.
+  const hold = createRefusalHold(config.limitHoldMs);
+  const probes = createProbeLimit({ perSecond: config.probesPerSecond, hold, now });
   const privateRoutes: Route[] = [
     submitRoute(s.tasks, config.limits.bodyBytes, submitSlots), listRoute(s.tasks), getRoute(s.tasks), cancelRoute(s.tasks),
     contentRoute(s.tasks, f.blobs), modelsRoute(f.catalog, (id) => u.route(id).provider, u.availability), creditsRoute(s.credits), ...webhookRoutes(s.webhooks),
@@ -60,7 +64,7 @@ export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { m
   publicRoutes.push(...openapiRoutes(() => [...privateRoutes, ...publicRoutes, ...admin].map((r) => r.doc), VERSION));
 
   // One per-key request budget for every surface (native and SDK-compatible).
-  const limiter = createRateLimiter(config.rateLimitPerMinute, now);
+  const limiter = createRateLimiter(config.rateLimitPerMinute, now, hold);
   const http = await buildHttpApp({
     logger: f.log, bodyLimit: config.limits.bodyBytes, requestTimeoutMs: config.requestTimeoutMs, metrics: d.metrics, authenticate: s.keys,
     publicRoutes, privateRoutes, limiter, adminPlugin: adminScope(config.adminToken, admin),
@@ -72,7 +76,7 @@ export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { m
     bodyLimit: config.limits.bodyBytes, submitSlots, publicBase: f.publicUrl.get,
   });
   // Held 429s would keep close() waiting for their hold.
-  http.addHook('preClose', async () => probes.releaseAll());
+  http.addHook('preClose', async () => hold.releaseAll());
   return http;
 }
 

@@ -2,29 +2,26 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../domain/errors.ts';
 import { ErrorBody } from '../domain/task-schemas.ts';
 import type { Route } from './route.ts';
+import type { RefusalHold } from './refusal-hold.ts';
 
 export interface ProbeLimit {
   /** The onRequest hook of the unauthenticated operations routes (/healthz, /readyz, /metrics). */
   gate(req: FastifyRequest, reply: FastifyReply): Promise<void>;
-  /** Answer every held request now (the server is closing). */
-  releaseAll(): void;
 }
 
 /**
  * The operations routes need no key, so the per-key limits cannot cover them:
  * each client address may call them `perSecond` times a second (a burst of
  * two seconds' worth), shared across the routes. Past that the answer is 429
- * rate_limited, but only after `holdMs`: a client looping without reading
+ * rate_limited, held (refusal-hold.ts): a client looping without reading
  * Retry-After then costs the event loop one request per hold per connection,
- * not one per round trip. At most `maxHeld` answers wait at once; past that
- * the connection is closed without one. A load balancer or a scraper asks a
- * few times a minute and never meets any of this.
+ * not one per round trip. When the hold is full the connection is closed
+ * without an answer. A load balancer or a scraper asks a few times a minute
+ * and never meets any of this.
  */
-export function createProbeLimit(o: { perSecond: number; holdMs: number; now(): number; maxHeld?: number; maxClients?: number }): ProbeLimit {
+export function createProbeLimit(o: { perSecond: number; hold: RefusalHold; now(): number; maxClients?: number }): ProbeLimit {
   const capacity = 2 * o.perSecond;
-  const maxHeld = o.maxHeld ?? 256;
   const buckets = new Map<string, { tokens: number; at: number }>();
-  const held = new Set<() => void>();
 
   function allowed(client: string): boolean {
     const t = o.now();
@@ -44,26 +41,18 @@ export function createProbeLimit(o: { perSecond: number; holdMs: number; now(): 
   return {
     async gate(req, reply) {
       if (allowed(req.ip)) return;
-      if (held.size >= maxHeld) {
+      if (await o.hold.wait() === 'full') {
         reply.hijack();
         req.raw.socket.destroy();
         return;
       }
-      await new Promise<void>((resolve) => {
-        const done = () => { clearTimeout(timer); held.delete(done); resolve(); };
-        const timer = setTimeout(done, o.holdMs);
-        held.add(done);
-      });
       throw errors.rateLimited(`Too many requests to the operations routes from this address (limit ${o.perSecond} a second); retry after 1 s.`, 1);
-    },
-    releaseAll() {
-      for (const done of [...held]) done();
     },
   };
 }
 
 /** An operations route behind the per-address probe limit, its 429 in the OpenAPI document. */
 export function limitedProbe(r: Route, probes: ProbeLimit): Route {
-  const tooMany = { description: 'More than REELAY_PROBES_PER_SECOND calls from this address; answered after REELAY_PROBE_HOLD_MS (Retry-After)', schema: ErrorBody };
+  const tooMany = { description: 'More than REELAY_PROBES_PER_SECOND calls from this address; answered after REELAY_LIMIT_HOLD_MS (Retry-After)', schema: ErrorBody };
   return { ...r, onRequest: probes.gate, doc: { ...r.doc, responses: { ...r.doc.responses, 429: tooMany } } };
 }

@@ -28,7 +28,7 @@ export async function startServer(env: Record<string, string> = {}, overrides: R
     REELAY_WORKER_POLL_MS: '50', REELAY_WORKER_CONCURRENCY: '1', LOG_LEVEL: 'silent',
     // Limits have their own tests; elsewhere they would only get in the way.
     REELAY_MAX_ACTIVE_TASKS_PER_KEY: '100000', REELAY_RATE_LIMIT_PER_MINUTE: '10000000', REELAY_MAX_CONCURRENT_SUBMITS: '10000',
-    REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: '100000000', REELAY_SUBMIT_MEGABYTES_PER_MINUTE: '100000000', REELAY_PROBES_PER_SECOND: '1000000', ...env,
+    REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: '100000000', REELAY_SUBMIT_MEGABYTES_PER_MINUTE: '100000000', REELAY_PROBES_PER_SECOND: '1000000', REELAY_LIMIT_HOLD_MS: '0', ...env,
   });
   const app = await createReelay(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), ...overrides });
   const base = await app.listen();

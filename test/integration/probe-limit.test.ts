@@ -5,6 +5,7 @@ import Fastify from 'fastify';
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createProbeLimit } from '../../src/http/probe-limit.ts';
+import { createRefusalHold } from '../../src/http/refusal-hold.ts';
 import { installErrorHandling } from '../../src/http/error-handler.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -27,7 +28,7 @@ describe('probe limit per client address', () => {
   let s: TestServer;
   let clock = 1_800_000_000_000;
   beforeAll(async () => {
-    s = await startServer({ REELAY_ROLE: 'api', REELAY_PROBES_PER_SECOND: '2', REELAY_PROBE_HOLD_MS: '0' }, { now: () => clock });
+    s = await startServer({ REELAY_ROLE: 'api', REELAY_PROBES_PER_SECOND: '2', REELAY_LIMIT_HOLD_MS: '0' }, { now: () => clock });
   });
   afterAll(async () => { await s?.close(); });
 
@@ -57,7 +58,8 @@ describe('held answers', () => {
   afterEach(async () => { await app?.close(); });
 
   it('a probe past the limit waits for its 429 while others are answered; past maxHeld the connection is closed; release answers the held ones', async () => {
-    const limit = createProbeLimit({ perSecond: 1, holdMs: 600_000, maxHeld: 1, now: () => 0 });
+    const hold = createRefusalHold(600_000, 1);
+    const limit = createProbeLimit({ perSecond: 1, hold, now: () => 0 });
     app = Fastify();
     installErrorHandling(app, 1000);
     app.get('/healthz', { onRequest: limit.gate }, async () => ({ status: 'ok' }));
@@ -70,7 +72,32 @@ describe('held answers', () => {
     order.push('other answered');
     // Two over the limit, one already held: the second's connection is closed without an answer.
     await expect(probe(base, '/healthz')).rejects.toThrow();
-    limit.releaseAll();
+    hold.releaseAll();
+    const r = await held;
+    expect(r.status).toBe(429);
+    expect(order).toEqual(['other answered', 'held answered']);
+  });
+});
+
+describe('per-key rate limit refusals are held too', () => {
+  let s: TestServer;
+  let clock = 1_800_000_000_000;
+  beforeAll(async () => {
+    // 4 a minute: one saved up. A minute's hold: only a release (the server closing) answers it.
+    s = await startServer({ REELAY_ROLE: 'api', REELAY_RATE_LIMIT_PER_MINUTE: '4', REELAY_LIMIT_HOLD_MS: '60000' }, { now: () => clock });
+  });
+  afterAll(async () => { await s?.close(); });
+
+  it('a key past its limit waits for its 429 while another key is answered; closing the server answers it', async () => {
+    const hostile = await s.newKey('looping');
+    const other = await s.newKey('other');
+    const call = (key: string) => s.api('/v1/models', { headers: { authorization: `Bearer ${key}` } });
+    expect((await call(hostile)).status).toBe(200);
+    const order: string[] = [];
+    const held = call(hostile).then((r) => { order.push('held answered'); return r; });
+    expect((await call(other)).status).toBe(200);
+    order.push('other answered');
+    await s.app.close(100);
     const r = await held;
     expect(r.status).toBe(429);
     expect(order).toEqual(['other answered', 'held answered']);

@@ -40,7 +40,7 @@ export function addAuth(scope: FastifyInstance, keys: KeyService, limiter: RateL
     const key = readKey(req);
     if (key === undefined) throw errors.unauthorized(missing);
     req.actor = await keys.authenticate(`Bearer ${key}`);
-    limiter.take(req.actor.keyId);
+    await limiter.take(req.actor.keyId);
   });
 }
 

@@ -14,7 +14,7 @@ export function authenticated(keys: KeyService, limiter: RateLimiter, register: 
   return async (scope: FastifyInstance) => {
     scope.addHook('onRequest', async (req) => {
       req.actor = await keys.authenticate(req.headers.authorization);
-      limiter.take(req.actor.keyId);
+      await limiter.take(req.actor.keyId);
     });
     register(scope);
   };

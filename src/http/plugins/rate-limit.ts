@@ -1,4 +1,5 @@
 import { errors } from '../../domain/errors.ts';
+import type { RefusalHold } from '../refusal-hold.ts';
 
 /**
  * Per-key request budget as a token bucket, in this process's memory: each
@@ -7,13 +8,14 @@ import { errors } from '../../domain/errors.ts';
  * quarter minute's worth: with a whole minute's (1200) a key's first burst of
  * 100-task list pages took a third of the event loop for 14 s.
  */
-export function createRateLimiter(perMinute: number, now: () => number) {
+export function createRateLimiter(perMinute: number, now: () => number, hold?: RefusalHold) {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const rate = perMinute / 60_000; // tokens per ms
   // Never below one request, or a tiny limit would refuse everything.
   const capacity = Math.max(1, perMinute / 4);
   return {
-    take(keyId: string): void {
+    /** Resolves when the key may go on; rejects with the 429 (after the hold) when it may not. */
+    take(keyId: string): Promise<void> {
       const t = now();
       let b = buckets.get(keyId);
       if (!b) {
@@ -25,9 +27,12 @@ export function createRateLimiter(perMinute: number, now: () => number) {
       b.at = t;
       if (b.tokens < 1) {
         const wait = Math.ceil((1 - b.tokens) / rate / 1000);
-        throw errors.rateLimited(`Too many requests for this key (limit ${perMinute} per minute); retry after ${wait} s.`, wait);
+        const refusal = errors.rateLimited(`Too many requests for this key (limit ${perMinute} per minute); retry after ${wait} s.`, wait);
+        // Held (refusal-hold.ts): a key looping past its limit was answered ~3 500 times a second.
+        return hold ? hold.wait().then(() => { throw refusal; }) : Promise.reject(refusal);
       }
       b.tokens -= 1;
+      return Promise.resolve();
     },
   };
 }
