@@ -4,7 +4,8 @@
  * another machine: its event loop and its request building no longer delay
  * the victim's measured requests, and a per-address limit sees it as the
  * different client it is. Started by hostile.ts with one JSON argument
- * (HostileOrders); prints one JSON line (what its requests got).
+ * (HostileOrders); prints "ready" once prepared, starts when the deadline
+ * arrives on stdin, and prints one JSON line (what its requests got).
  *
  * Its repertoire, all at once until the deadline (each loop keeps going for
  * the whole phase, ignoring Retry-After except where noted): slow multipart uploads (a trickle that holds a connection and a
@@ -20,6 +21,7 @@ export interface HostileOrders {
   base: string;
   authorization: string;
   hangingUrl: string;
+  /** Read from stdin when the phase starts (the process prepares first); 0 in the JSON argument. */
   deadline: number;
   cursors: string[];
   /** Only these parts of the repertoire (uploads, cancels, asc, readyz); all when absent. */
@@ -130,8 +132,22 @@ async function submitCancel(o: HostileOrders, png: Buffer, lanes: number) {
   return counts;
 }
 
-async function main(o: HostileOrders): Promise<void> {
+/** The first line on stdin: the deadline (ms since the epoch), sent once the parent starts the phase. */
+function readDeadline(): Promise<number> {
+  return new Promise((resolve) => {
+    let buf = '';
+    process.stdin.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      if (buf.includes('\n')) { process.stdin.pause(); resolve(Number(buf.split('\n')[0])); }
+    });
+  });
+}
+
+async function main(orders: HostileOrders): Promise<void> {
+  // Built before the phase starts: encoding a 4k PNG takes this process's CPU for a second or two.
   const png = await bigPng();
+  process.stdout.write('ready\n');
+  const o = { ...orders, deadline: await readDeadline() };
   let page = 0;
   const on = (part: string) => !o.only || o.only.includes(part);
   const auth = { authorization: o.authorization };

@@ -136,16 +136,29 @@ async function probe(base: string, path: string, everyMs: number, deadline: numb
   return lat;
 }
 
-/** The hostile key, in its own process from its own address (bench/hostile-load.ts); what its requests got. */
-async function hostile(orders: HostileOrders): Promise<Record<string, Record<string, number>>> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./hostile-load.ts', import.meta.url)), JSON.stringify(orders)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * The hostile key, in its own process from its own address (bench/hostile-load.ts), prepared before the
+ * phase starts; `go(deadline)` starts it and resolves with what its requests got.
+ */
+async function prepareHostile(orders: Omit<HostileOrders, 'deadline'>) {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./hostile-load.ts', import.meta.url)), JSON.stringify({ ...orders, deadline: 0 })],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
   const stop = onCleanup(async () => { child.kill('SIGKILL'); });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString('utf8'); });
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  await stop();
-  if (code !== 0) throw new Error(`the hostile load process exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, Record<string, number>>;
+  const exit = new Promise<number | null>((r) => child.once('exit', r));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString('utf8'); if (out.startsWith('ready\n')) resolve(); });
+    void exit.then((code) => reject(new Error(`the hostile load process exited with ${code} before it was ready`)));
+  });
+  return {
+    async go(deadline: number): Promise<Record<string, Record<string, number>>> {
+      child.stdin!.end(`${deadline}\n`);
+      const code = await exit;
+      await stop();
+      if (code !== 0) throw new Error(`the hostile load process exited with ${code}`);
+      return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, Record<string, number>>;
+    },
+  };
 }
 
 /** Keys, 20 000 stored tasks of the hostile key (what its order=asc listings walk), then the server. */
@@ -200,16 +213,17 @@ async function runPhase(withHostile: boolean, seconds: number): Promise<PhaseRes
     try {
       const inputsBefore = await dirBytes(join(dataDir, 'blobs', 'inputs'));
       const loadBefore = loadavg()[0]!.toFixed(1);
+      const hostile = withHostile ? await prepareHostile({
+        base: s.server.base, authorization: s.hostile.authorization, hangingUrl: hooks.hangingUrl, cursors: s.cursors,
+        // BENCH_HOSTILE_ONLY=uploads,cancels,asc,readyz runs a part of the repertoire (to see which part hurts).
+        ...(process.env.BENCH_HOSTILE_ONLY ? { only: process.env.BENCH_HOSTILE_ONLY.split(',') } : {}),
+      }) : undefined;
       const deadline = Date.now() + seconds * 1000;
       const cpuBefore = await cpuSeconds(s.server.child.pid!);
       const [v, healthz, h] = await Promise.all([
         victim(s.server.base, s.victim, hooks.fastUrl, deadline),
         probe(s.server.base, '/healthz', 100, deadline),
-        withHostile ? hostile({
-          base: s.server.base, authorization: s.hostile.authorization, hangingUrl: hooks.hangingUrl, deadline, cursors: s.cursors,
-          // BENCH_HOSTILE_ONLY=uploads,cancels,asc,readyz runs a part of the repertoire (to see which part hurts).
-          ...(process.env.BENCH_HOSTILE_ONLY ? { only: process.env.BENCH_HOSTILE_ONLY.split(',') } : {}),
-        }) : Promise.resolve(undefined),
+        hostile ? hostile.go(deadline) : Promise.resolve(undefined),
       ]);
       // Webhooks of the victim's last tasks: a little longer to arrive (bounded).
       for (let i = 0; i < 150 && hooks.arrivals.filter((a) => v.ids.includes(a.task)).length < v.ids.length; i++) await sleep(100);
