@@ -92,7 +92,13 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
       if (!offPeakOpen) ranked = ranked.orderBy('w.off_peak');
       // A few of the best, so claimers racing on PostgreSQL skip a locked one for the next instead of finding none.
       ranked = ranked.orderBy('busy').orderBy('w.created_at').orderBy('w.id').limit(16);
-      let runnable = db.selectFrom('tasks as t').innerJoin(ranked.as('c'), 'c.id', 't.id').select('t.id');
+      // The runnable test again on the locked row itself: PostgreSQL re-checks it after waiting for a claimer that
+      // committed meanwhile, so a row just taken is passed over for the next instead of ending the claim empty.
+      let runnable = db.selectFrom('tasks as t').innerJoin(ranked.as('c'), 'c.id', 't.id').select('t.id')
+        .where((eb) => eb.or([
+          eb('t.status', '=', 'queued'),
+          eb.and([eb('t.status', '=', 'processing'), eb('t.lease_expires_at', '<', now), eb('t.upstream_id', 'is', null)]),
+        ]));
       if (!offPeakOpen) runnable = runnable.orderBy('c.off_peak');
       runnable = runnable.orderBy('c.busy').orderBy('c.created_at').orderBy('c.id').limit(1);
       const pick = dialect === 'postgres' ? runnable.forUpdate('t').skipLocked() : runnable;
