@@ -10,11 +10,11 @@ const RUN_FFMPEG = pathToFileURL(fileURLToPath(new URL('../../src/infra/ffmpeg/r
 const ENDLESS = ['-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '600', '-f', 'null', '/dev/null'];
 
 /** From /proc/PID/stat: its state, process group and nice value, or null once it is gone. A zombie (Z) has stopped running. */
-async function procStat(pid: number): Promise<{ state: string; pgrp: number; nice: number } | null> {
+async function procStat(pid: number): Promise<{ state: string; ppid: number; pgrp: number; nice: number } | null> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
   if (stat === null) return null;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0]!, pgrp: Number(fields[2]), nice: Number(fields[16]) };
+  return { state: fields[0]!, ppid: Number(fields[1]), pgrp: Number(fields[2]), nice: Number(fields[16]) };
 }
 
 const running = async (pid: number) => { const s = await procStat(pid); return s !== null && s.state !== 'Z'; };
@@ -30,6 +30,9 @@ describe('the ffmpeg process', () => {
     const stat = await procStat(pid);
     expect(stat?.pgrp).toBe(pid);
     expect(stat?.pgrp).not.toBe((await procStat(process.pid))?.pgrp);
+    // Started by the spawner's small helper process, not forked from this (large) one.
+    expect(stat?.ppid).not.toBe(process.pid);
+    expect(await readFile(`/proc/${stat!.ppid}/cmdline`, 'utf8')).toContain('spawner-child');
     // Batch work: it yields the CPU to the API's requests.
     expect(FFMPEG_NICE).toBeGreaterThan(0);
     expect(stat?.nice).toBe(Math.min(19, (await procStat(process.pid))!.nice + FFMPEG_NICE));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawnDetached } from './spawner.ts';
 
 /** A probe answers in milliseconds; a stuck one is ended. Its JSON is a few KB. */
 const PROBE_TIMEOUT_MS = 30_000;
@@ -11,19 +11,31 @@ const MAX_OUTPUT = 4 * 1024 * 1024;
  */
 function runProbe(path: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Started by the spawner's helper (spawner.ts): a fork from this process would stop the event loop.
+    const child = spawnDetached(path, args);
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    child.once('spawn', () => { if (stopped) stop(); });
     const out: Buffer[] = [];
     let size = 0;
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+    const timer = setTimeout(stop, PROBE_TIMEOUT_MS);
     child.stdout.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_OUTPUT) child.kill('SIGKILL');
+      if (size > MAX_OUTPUT) stop();
       else out.push(c);
     });
     child.stderr.on('data', (c: Buffer) => { if (stderr.length < 4096) stderr += c.toString(); });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code, signal) => {
+    child.on('error', (e: Error) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer);
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
       else reject(new Error(`ffprobe exited ${code ?? signal}: ${stderr.trim().slice(0, 500)}`));

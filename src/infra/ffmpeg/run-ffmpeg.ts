@@ -1,6 +1,5 @@
-import { getPriority, setPriority } from 'node:os';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { PDEATHSIG, spawnDetached } from './spawner.ts';
 
 export interface FfmpegRun {
   /** Called with the number of frames written so far, as ffmpeg reports it. */
@@ -57,17 +56,15 @@ function track(pid: number): void {
 }
 
 /**
- * The one place that spawns ffmpeg. Progress comes from `-progress pipe:1`
+ * The one place that runs ffmpeg. Progress comes from `-progress pipe:1`
  * (key=value blocks on stdout), which ffmpeg flushes per block, so we see
- * frames as they are encoded rather than guessing from wall time.
+ * frames as they are encoded rather than guessing from wall time. It is
+ * started by the spawner's helper process (spawner.ts), through setpriv on
+ * Linux: PR_SET_PDEATHSIG makes the kernel kill ffmpeg when its parent dies —
+ * even by kill -9, which no exit handler sees — and the helper dies with us.
+ * Elsewhere (or without setpriv) the start-up sweep (worker/scratch.ts) is
+ * the safety net.
  */
-/**
- * On Linux, util-linux's setpriv sets PR_SET_PDEATHSIG on the child before it
- * execs ffmpeg, so the kernel kills ffmpeg when Reelay dies — even by kill -9,
- * which no exit handler sees. Elsewhere (or without setpriv) the start-up
- * sweep (worker/scratch.ts) is the safety net.
- */
-const PDEATHSIG = process.platform === 'linux' && existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
 
 /**
  * Renders are batch work sharing cores with the API's event loop and every
@@ -78,27 +75,20 @@ const PDEATHSIG = process.platform === 'linux' && existsSync('/usr/bin/setpriv')
  */
 export const FFMPEG_NICE = 10;
 
-function lowerPriority(pid: number): void {
-  try {
-    setPriority(pid, Math.min(19, getPriority() + FFMPEG_NICE));
-  } catch {
-    // Not permitted here (some containers): it runs at our priority, as before.
-  }
-}
-
 export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new FfmpegAbortedError());
     const ffArgs = ['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', ...args];
-    const child = PDEATHSIG
-      ? spawn(PDEATHSIG, ['--pdeathsig', 'KILL', '--', ffmpegPath, ...ffArgs], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-      : spawn(ffmpegPath, ffArgs, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const pid = child.pid;
-    if (pid !== undefined) {
+    const child = spawnDetached(ffmpegPath, ffArgs, { nice: FFMPEG_NICE, pdeathsig: true });
+    let pid: number | undefined;
+    child.once('spawn', () => {
+      pid = child.pid;
+      if (pid === undefined) return;
       track(pid);
-      lowerPriority(pid);
-      opts.onSpawn?.(pid);
-    }
+      // Aborted before the process existed: it goes now.
+      if (aborted) killGroup(pid);
+      else opts.onSpawn?.(pid);
+    });
     let stderr = '';
     let pending = '';
     let aborted = false;
@@ -112,9 +102,10 @@ export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = 
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      pending += chunk;
+    const out = new StringDecoder('utf8');
+    const err = new StringDecoder('utf8');
+    child.stdout.on('data', (chunk: Buffer) => {
+      pending += out.write(chunk);
       let nl: number;
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl).trim();
@@ -125,15 +116,15 @@ export function runFfmpeg(ffmpegPath: string, args: string[], opts: FfmpegRun = 
         }
       }
     });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-STDERR_TAIL);
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + err.write(chunk)).slice(-STDERR_TAIL);
     });
-    child.on('error', (err) => {
+    child.on('error', (e: Error) => {
       opts.signal?.removeEventListener('abort', onAbort);
-      reject(new FfmpegError(`could not start ffmpeg (${ffmpegPath}): ${err.message}`, null, ''));
+      if (pid !== undefined) running.delete(pid);
+      reject(new FfmpegError(`could not start ffmpeg (${ffmpegPath}): ${e.message}`, null, ''));
     });
-    child.on('close', (code, sig) => {
+    child.on('close', (code: number | null, sig: NodeJS.Signals | null) => {
       opts.signal?.removeEventListener('abort', onAbort);
       if (aborted) return reject(new FfmpegAbortedError());
       if (code === 0) return resolve();
