@@ -50,12 +50,23 @@ async function dirBytes(dir: string): Promise<number> {
   return total;
 }
 
-/** CPU seconds (user + system) of a process and of its children it has reaped (ffmpeg, once each render ends). */
-async function cpuSeconds(pid: number): Promise<{ self: number; children: number }> {
+/** utime, stime, cutime, cstime of a process in seconds (fields 14–17; 11–14 after the state; 100 ticks a second on Linux). */
+async function procCpu(pid: number): Promise<number[]> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  // utime, stime, cutime, cstime are fields 14–17 (11–14 after the state), in clock ticks (100 a second on Linux).
-  return { self: (f[11]! + f[12]!) / 100, children: (f[13]! + f[14]!) / 100 };
+  return [f[11] ?? 0, f[12] ?? 0, f[13] ?? 0, f[14] ?? 0].map((t) => t / 100);
+}
+
+/**
+ * CPU seconds of the server itself, and of what it runs: ffmpeg and ffprobe are children of its spawner helper,
+ * so they count once the helper has reaped them (its cutime + cstime), plus the helper's own.
+ */
+async function cpuSeconds(pid: number): Promise<{ self: number; children: number }> {
+  const [u, s, cu, cs] = await procCpu(pid);
+  const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
+  let children = cu! + cs!;
+  for (const k of kids) children += (await procCpu(k)).reduce((a, b) => a + b, 0);
+  return { self: u! + s!, children };
 }
 
 async function peakRssMb(pid: number): Promise<number> {
