@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../domain/errors.ts';
+import { keyBudget } from '../infra/key-budget.ts';
 import { ErrorBody } from '../domain/task-schemas.ts';
 import type { Route } from './route.ts';
 import type { RefusalHold } from './refusal-hold.ts';
@@ -20,23 +21,13 @@ export interface ProbeLimit {
  * and never meets any of this.
  */
 export function createProbeLimit(o: { perSecond: number; hold: RefusalHold; now(): number; maxClients?: number }): ProbeLimit {
-  const capacity = 2 * o.perSecond;
-  const buckets = new Map<string, { tokens: number; at: number }>();
-
-  function allowed(client: string): boolean {
-    const t = o.now();
-    let b = buckets.get(client);
-    if (!b) {
-      if (buckets.size >= (o.maxClients ?? 100_000)) buckets.clear(); // bounded under address churn
-      b = { tokens: capacity, at: t };
-      buckets.set(client, b);
-    }
-    b.tokens = Math.min(capacity, b.tokens + ((t - b.at) / 1000) * o.perSecond);
-    b.at = t;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
+  // Two seconds' worth saved up at most (key-budget.ts, keyed by address).
+  const budget = keyBudget(o.perSecond * 60, o.now, 2000, o.maxClients);
+  const allowed = (client: string) => {
+    if (budget.waitMs(client) > 0) return false;
+    budget.spend(client, 1);
     return true;
-  }
+  };
 
   return {
     async gate(req, reply) {
