@@ -87,12 +87,15 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
   // images in a loop (free to repeat: a cancel refunds everything) waits for its budget instead of slowing every key.
   // Both budgets save up a quarter of a minute's worth: a full minute let a key decode ~20 4k frames in its first seconds.
   const megapixels = keyBudget(config.imageMegapixelsPerMinute, now, SUBMIT_BURST_MS);
+  const overBudget = (budget: 'pixels' | 'bytes', waitMs: number) => {
+    const s = Math.ceil(waitMs / 1000);
+    return errors.rateLimited(budget === 'pixels'
+      ? `This key has had more image megapixels decoded than its budget (${config.imageMegapixelsPerMinute} MP a minute); retry after ${s} s.`
+      : `This key has sent more submit body bytes than its budget (${config.submitBytesPerMinute / 1e6} MB a minute); retry after ${s} s.`, s);
+  };
   const decodeWithinBudget = async (key: string, run: () => Promise<ImageFacts>): Promise<ImageFacts> => {
     const wait = megapixels.waitMs(key);
-    if (wait > 0) {
-      const s = Math.ceil(wait / 1000);
-      throw errors.rateLimited(`This key has had more image megapixels decoded than its budget (${config.imageMegapixelsPerMinute} MP a minute); retry after ${s} s.`, s);
-    }
+    if (wait > 0) throw overBudget('pixels', wait);
     const facts = await decodeSlots(key, run);
     megapixels.spend(key, (facts.width * facts.height) / 1e6);
     return facts;
@@ -103,12 +106,7 @@ export function buildServices(f: Foundation, u: Upstreams, d: {
   const admission: SubmitAdmission = {
     admit(keyId, declared) {
       const [pixelsWait, bytesWait] = [megapixels.waitMs(keyId), bodyBytes.waitMs(keyId)];
-      if (pixelsWait > 0 || bytesWait > 0) {
-        const s = Math.ceil(Math.max(pixelsWait, bytesWait) / 1000);
-        throw errors.rateLimited(pixelsWait >= bytesWait
-          ? `This key has had more image megapixels decoded than its budget (${config.imageMegapixelsPerMinute} MP a minute); retry after ${s} s.`
-          : `This key has sent more submit body bytes than its budget (${config.submitBytesPerMinute / 1e6} MB a minute); retry after ${s} s.`, s);
-      }
+      if (pixelsWait > 0 || bytesWait > 0) throw pixelsWait >= bytesWait ? overBudget('pixels', pixelsWait) : overBudget('bytes', bytesWait);
       if (declared !== undefined) bodyBytes.spend(keyId, declared);
       return (read) => { if (declared === undefined) bodyBytes.spend(keyId, read); };
     },
