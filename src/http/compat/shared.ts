@@ -38,8 +38,8 @@ export function catalogDimensions(catalog: Catalog): Dimensions {
 export function addAuth(scope: FastifyInstance, keys: KeyService, limiter: RateLimiter, readKey: (req: FastifyRequest) => string | undefined, missing: string) {
   scope.addHook('onRequest', async (req) => {
     const key = readKey(req);
-    if (key === undefined) throw errors.unauthorized(missing);
-    req.actor = await keys.authenticate(`Bearer ${key}`);
+    if (key === undefined) return limiter.authFailed(req.ip, errors.unauthorized(missing));
+    req.actor = await keys.authenticate(`Bearer ${key}`).catch((e: unknown) => limiter.authFailed(req.ip, e));
     await limiter.take(req.actor.keyId);
   });
 }

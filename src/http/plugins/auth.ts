@@ -13,7 +13,7 @@ declare module 'fastify' {
 export function authenticated(keys: KeyService, limiter: RateLimiter, register: (scope: FastifyInstance) => void) {
   return async (scope: FastifyInstance) => {
     scope.addHook('onRequest', async (req) => {
-      req.actor = await keys.authenticate(req.headers.authorization);
+      req.actor = await keys.authenticate(req.headers.authorization).catch((e: unknown) => limiter.authFailed(req.ip, e));
       await limiter.take(req.actor.keyId);
     });
     register(scope);

@@ -1,5 +1,15 @@
-import { errors } from '../../domain/errors.ts';
+import { errors, isApiError } from '../../domain/errors.ts';
+import { keyBudget } from '../../infra/key-budget.ts';
 import type { RefusalHold } from '../refusal-hold.ts';
+
+/**
+ * Failed authentications one client address may have answered at once, per
+ * second (two seconds' worth saved up); past that its 401s are held too. A
+ * client that gets its key wrong a few times never notices; one cycling
+ * through made-up keys was answered as fast as it asked, each a database
+ * lookup, and there is no key to charge that to.
+ */
+const AUTH_FAILURES_PER_SECOND = 10;
 
 /**
  * Per-key request budget as a token bucket, in this process's memory: each
@@ -9,6 +19,7 @@ import type { RefusalHold } from '../refusal-hold.ts';
  * 100-task list pages took a third of the event loop for 14 s.
  */
 export function createRateLimiter(perMinute: number, now: () => number, hold?: RefusalHold) {
+  const authFailures = keyBudget(AUTH_FAILURES_PER_SECOND * 60, now, 2000);
   const buckets = new Map<string, { tokens: number; at: number }>();
   const rate = perMinute / 60_000; // tokens per ms
   // Never below one request, or a tiny limit would refuse everything.
@@ -33,6 +44,14 @@ export function createRateLimiter(perMinute: number, now: () => number, hold?: R
       }
       b.tokens -= 1;
       return Promise.resolve();
+    },
+    /** Rejects with `refusal`; a 401 after the hold when `client` (an address) has failed to authenticate too often. */
+    async authFailed(client: string, refusal: unknown): Promise<never> {
+      if (!isApiError(refusal) || refusal.status !== 401) throw refusal; // a database outage is not the client's doing
+      const over = authFailures.waitMs(client) > 0;
+      authFailures.spend(client, 1);
+      if (over && hold) await hold.wait();
+      throw refusal;
     },
   };
 }
