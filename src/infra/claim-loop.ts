@@ -32,7 +32,7 @@ export interface ClaimLoopOptions<T> {
 export function claimLoop<T>(o: ClaimLoopOptions<T>) {
   let active = false;
   let done: Promise<void> = Promise.resolve();
-  const { sleep, wake } = wakeableSleep();
+  const { sleep, wake, forget } = wakeableSleep();
   const ended = o.wakeOnEnd ? () => { if (o.wakeOnEnd!()) wake(); } : wake;
   const start = (item: T) => { void o.run(item).finally(ended); };
 
@@ -42,6 +42,8 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
       if (!o.hasCapacity()) { await sleep(o.pollMs); continue; }
       let item: T | undefined;
       try {
+        // What was due before this claim, it finds; a wake from here on is for something it may have missed.
+        forget();
         item = await o.claim(start);
         backoff = 0;
       } catch (e) {
@@ -72,14 +74,21 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
   };
 }
 
-/** A loop's idle wait that `wake()` cuts short (new work arrived, capacity freed, stopping). */
+/**
+ * A loop's idle wait that `wake()` cuts short (new work arrived, capacity freed, stopping). A wake that comes
+ * while the loop is not asleep (it is claiming) is kept, and the next sleep returns at once: otherwise an item
+ * committed just after a claim's query waited a whole poll interval (the webhook dispatcher had no guard of its own).
+ */
 function wakeableSleep() {
   let wakeUp: (() => void) | null = null;
+  let missed = false;
   return {
     sleep: (ms: number) => new Promise<void>((resolve) => {
+      if (missed) { missed = false; resolve(); return; }
       const t = setTimeout(() => { wakeUp = null; resolve(); }, ms);
       wakeUp = () => { clearTimeout(t); wakeUp = null; resolve(); };
     }),
-    wake: () => wakeUp?.(),
+    wake: () => { if (wakeUp) wakeUp(); else missed = true; },
+    forget: () => { missed = false; },
   };
 }

@@ -209,16 +209,11 @@ export function createWorker(d: WorkerDeps) {
     d.onHandedOff?.(taskId);
   }
 
-  // A wake that arrives while a claim is under way would find no sleep to cut short: remember it, so the loop claims again at once.
-  let wokenDuringClaim = false;
+  // (A wake that arrives while a claim is under way is kept by the claim loop: it claims again at once.)
   const loop = claimLoop<TaskRow>({
     what: 'a task', pollMs: d.pollMs, log: d.log,
     hasCapacity: () => running.size < d.concurrency,
-    claim: () => {
-      wokenDuringClaim = false;
-      return d.tasks.claimNext(id, d.now(), d.leaseMs, d.offPeakOpen());
-    },
-    idleMs: () => (wokenDuringClaim ? 0 : d.pollMs),
+    claim: () => d.tasks.claimNext(id, d.now(), d.leaseMs, d.offPeakOpen()),
     run(row) {
       d.onTaskChanged?.(row.id);
       const abort = new AbortController();
@@ -241,7 +236,6 @@ export function createWorker(d: WorkerDeps) {
     },
     /** A new task was queued in this process: skip the rest of the poll interval. */
     wake() {
-      wokenDuringClaim = true;
       loop.wake();
     },
     /** Stop a running render of this task here, if this worker has it (used by cancel). */

@@ -145,3 +145,33 @@ describe('claimLoop.stop', () => {
     expect(r.started).toEqual(['last']);
   });
 });
+
+describe('claimLoop, a wake while claiming', () => {
+  it('is kept: a claim that found nothing is followed by another at once, not after pollMs (the dispatcher had no guard of its own)', async () => {
+    const r = runs();
+    let finish: (v: string | undefined) => void = () => {};
+    const claim = vi.fn(() => new Promise<string | undefined>((resolve) => { finish = resolve; }));
+    const loop = loopWith({ claim, run: r.run, pollMs: 3_600_000 });
+    loop.start();
+    await flush();
+    expect(claim).toHaveBeenCalledTimes(1);
+    // An item is committed after the claim's query ran: its wake finds the loop claiming, not asleep.
+    loop.wake();
+    finish(undefined);
+    await flush();
+    expect(claim).toHaveBeenCalledTimes(2);
+    finish('late');
+    await flush();
+    expect(r.started).toEqual(['late']);
+    // With no wake, a claim that found nothing is followed by the interval's sleep.
+    finish(undefined);
+    await flush();
+    expect(claim).toHaveBeenCalledTimes(3);
+    await vi.advanceTimersByTimeAsync(3_599_999);
+    expect(claim).toHaveBeenCalledTimes(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(claim).toHaveBeenCalledTimes(4);
+    finish(undefined);
+    await loop.stop();
+  });
+});
