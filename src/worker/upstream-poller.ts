@@ -3,6 +3,7 @@ import { newWorkerId } from '../domain/ids.ts';
 import type { TasksRepo, UpstreamPollRow } from '../infra/db/tasks-repo.ts';
 import { claimLoop } from '../infra/claim-loop.ts';
 import { limiter } from '../infra/limiter.ts';
+import { spacedWakes } from '../infra/spaced-wakes.ts';
 import type { Channel } from '../providers/upstream/channels.ts';
 import type { ChannelHealth } from '../providers/upstream/channel-health.ts';
 import { durationMemory, type PollTiming } from '../providers/upstream/poll-schedule.ts';
@@ -45,6 +46,13 @@ export interface PollerDeps extends PublishDeps {
 const CLAIM_BATCH = 200;
 /** More is due and slots are free: claim again after only this brief yield instead of a whole tick. */
 const MORE_DUE_MS = 5;
+/**
+ * Rounds started by polls ending come at most this often: with every end
+ * starting one, a round claimed ~1 job (a thousand rounds a second at 10 000
+ * jobs in flight), and each round's fair claim sorts every due job — 30 % more
+ * CPU per poll than the oldest-first claim it replaced (bench/README.md).
+ */
+const END_ROUND_GAP_MS = 20;
 
 type Claimed = { row: UpstreamPollRow; channel: Channel; claimedNextPollAt: number };
 type InHand = { abort: AbortController; done: Promise<void> };
@@ -75,6 +83,8 @@ export function createUpstreamPoller(d: PollerDeps) {
   let moreDue = false;
   /** A wake (or the wake timer) that arrives while a round runs would find no sleep to cut short: the next idle wait is then 0. */
   let woken = false;
+  // `loop` is built below; the timer's wake runs long after.
+  const endWakes = spacedWakes(() => loop.wake(), d.now, END_ROUND_GAP_MS);
 
   /**
    * One round of claims: per channel, as many due jobs as its rate lets it
@@ -84,6 +94,7 @@ export function createUpstreamPoller(d: PollerDeps) {
   async function claimRound(start: (c: Claimed) => void): Promise<undefined> {
     moreDue = false;
     woken = false;
+    endWakes.roundStarted();
     // This round claims what the wake timer was set for (it may have fired while the previous round ran).
     if (d.now() >= earliestDue()) dueClaimed(d.now());
     // A different channel first each round, so one busy channel cannot take every slot.
@@ -116,8 +127,8 @@ export function createUpstreamPoller(d: PollerDeps) {
       polling.set(row.id, { abort, done });
       return done;
     },
-    // Claiming again is worth a query only once half the slots are free.
-    wakeOnEnd: () => polling.size <= Math.floor(d.concurrency / 2),
+    // Claiming again is worth a query only once half the slots are free, and then at most every END_ROUND_GAP_MS.
+    wakeOnEnd: () => polling.size <= Math.floor(d.concurrency / 2) && endWakes.request(),
     idleMs: () => {
       const base = woken ? 0 : moreDue && polling.size < d.concurrency / 2 ? MORE_DUE_MS : d.tickMs;
       return Math.max(0, Math.min(base, earliestDue() - d.now()));
@@ -233,6 +244,7 @@ export function createUpstreamPoller(d: PollerDeps) {
      */
     async stop(deadlineMs = 10_000) {
       clearTimeout(wakeTimer);
+      endWakes.stop();
       await loop.stop();
       for (const p of polling.values()) p.abort.abort();
       const downloads = () => Promise.all([...downloading.values()].map((x) => x.done));
