@@ -81,8 +81,6 @@ export function createUpstreamPoller(d: PollerDeps) {
   const stopping = new AbortController();
   let turn = 0;
   let moreDue = false;
-  /** A wake (or the wake timer) that arrives while a round runs would find no sleep to cut short: the next idle wait is then 0. */
-  let woken = false;
   // `loop` is built below; the timer's wake runs long after.
   const endWakes = spacedWakes(() => loop.wake(), d.now, END_ROUND_GAP_MS);
 
@@ -93,7 +91,6 @@ export function createUpstreamPoller(d: PollerDeps) {
    */
   async function claimRound(start: (c: Claimed) => void): Promise<undefined> {
     moreDue = false;
-    woken = false;
     endWakes.roundStarted();
     // This round claims what the wake timer was set for (it may have fired while the previous round ran).
     if (d.now() >= earliestDue()) dueClaimed(d.now());
@@ -130,7 +127,7 @@ export function createUpstreamPoller(d: PollerDeps) {
     // Claiming again is worth a query only once half the slots are free, and then at most every END_ROUND_GAP_MS.
     wakeOnEnd: () => polling.size <= Math.floor(d.concurrency / 2) && endWakes.request(),
     idleMs: () => {
-      const base = woken ? 0 : moreDue && polling.size < d.concurrency / 2 ? MORE_DUE_MS : d.tickMs;
+      const base = moreDue && polling.size < d.concurrency / 2 ? MORE_DUE_MS : d.tickMs;
       return Math.max(0, Math.min(base, earliestDue() - d.now()));
     },
   });
@@ -234,7 +231,6 @@ export function createUpstreamPoller(d: PollerDeps) {
     },
     /** Something became due in this process (a callback arrived): look now. */
     wake() {
-      woken = true;
       loop.wake();
     },
     /**

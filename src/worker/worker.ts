@@ -209,7 +209,6 @@ export function createWorker(d: WorkerDeps) {
     d.onHandedOff?.(taskId);
   }
 
-  // (A wake that arrives while a claim is under way is kept by the claim loop: it claims again at once.)
   const loop = claimLoop<TaskRow>({
     what: 'a task', pollMs: d.pollMs, log: d.log,
     hasCapacity: () => running.size < d.concurrency,
