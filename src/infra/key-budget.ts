@@ -27,6 +27,11 @@ export function keyBudget(perMinute: number, now: () => number, burstMs = 60_000
       const b = current(key);
       return b.tokens > 0 ? 0 : Math.ceil(-b.tokens / perMs) + 1;
     },
+    /** 0 when the key holds `amount` now (no debt); else how many ms until it will. */
+    waitFor(key: string, amount: number): number {
+      const b = current(key);
+      return b.tokens >= amount ? 0 : Math.ceil((amount - b.tokens) / perMs);
+    },
     spend(key: string, amount: number): void {
       current(key).tokens -= amount;
     },

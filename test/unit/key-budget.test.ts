@@ -28,4 +28,14 @@ describe('per-key budget', () => {
     b.spend('a', 1); // 0.5 in debt: with a minute's worth saved up it would still have 44.5
     expect(b.waitMs('a')).toBe(501);
   });
+
+  it('waitFor: no debt allowed, how long until the key holds the amount (the per-key request limit)', () => {
+    let t = 0;
+    const b = keyBudget(60, () => t, 15_000);
+    b.spend('a', 14.5);
+    expect(b.waitFor('a', 0.5)).toBe(0);
+    expect(b.waitFor('a', 1)).toBe(500);
+    t += 500;
+    expect(b.waitFor('a', 1)).toBe(0);
+  });
 });

@@ -20,29 +20,19 @@ const AUTH_FAILURES_PER_SECOND = 10;
  */
 export function createRateLimiter(perMinute: number, now: () => number, hold?: RefusalHold) {
   const authFailures = keyBudget(AUTH_FAILURES_PER_SECOND * 60, now, 2000);
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const rate = perMinute / 60_000; // tokens per ms
-  // Never below one request, or a tiny limit would refuse everything.
-  const capacity = Math.max(1, perMinute / 4);
+  // A quarter minute saved up, but never less than one request, or a tiny limit would refuse everything.
+  const requests = keyBudget(perMinute, now, Math.max(15_000, 60_000 / perMinute));
   return {
     /** Resolves when the key may go on; rejects with the 429 (after the hold) when it may not. */
     take(keyId: string): Promise<void> {
-      const t = now();
-      let b = buckets.get(keyId);
-      if (!b) {
-        if (buckets.size > 100_000) buckets.clear(); // bound memory under key churn
-        b = { tokens: capacity, at: t };
-        buckets.set(keyId, b);
-      }
-      b.tokens = Math.min(capacity, b.tokens + (t - b.at) * rate);
-      b.at = t;
-      if (b.tokens < 1) {
-        const wait = Math.ceil((1 - b.tokens) / rate / 1000);
+      const waitMs = requests.waitFor(keyId, 1);
+      if (waitMs > 0) {
+        const wait = Math.ceil(waitMs / 1000);
         const refusal = errors.rateLimited(`Too many requests for this key (limit ${perMinute} per minute); retry after ${wait} s.`, wait);
         // Held (refusal-hold.ts): a key looping past its limit was answered ~3 500 times a second.
         return hold ? hold.wait().then(() => { throw refusal; }) : Promise.reject(refusal);
       }
-      b.tokens -= 1;
+      requests.spend(keyId, 1);
       return Promise.resolve();
     },
     /** Rejects with `refusal`; a 401 after the hold when `client` (an address) has failed to authenticate too often. */
