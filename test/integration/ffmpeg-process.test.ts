@@ -17,6 +17,12 @@ async function procStat(pid: number): Promise<{ state: string; ppid: number; pgr
   return { state: fields[0]!, ppid: Number(fields[1]), pgrp: Number(fields[2]), nice: Number(fields[16]) };
 }
 
+/** From /proc/PID/autogroup (Linux with scheduler autogroups): the group's name and nice value; null without them. */
+async function autogroupOf(pid: number): Promise<{ name: string; nice: number } | null> {
+  const m = /^(\S+)\s+nice\s+(-?\d+)/.exec(await readFile(`/proc/${pid}/autogroup`, 'utf8').catch(() => ''));
+  return m ? { name: m[1]!, nice: Number(m[2]) } : null;
+}
+
 const running = async (pid: number) => { const s = await procStat(pid); return s !== null && s.state !== 'Z'; };
 
 describe('the ffmpeg process', () => {
@@ -36,6 +42,13 @@ describe('the ffmpeg process', () => {
     // Batch work: it yields the CPU to the API's requests.
     expect(FFMPEG_NICE).toBeGreaterThan(0);
     expect(stat?.nice).toBe(Math.min(19, (await procStat(process.pid))!.nice + FFMPEG_NICE));
+    // Its own session is its own scheduler autogroup, which shares the CPU equally with ours whatever the nice
+    // value inside it: the group is lowered too (where the kernel has autogroups; elsewhere the nice value is all).
+    const [group, ours, helpers] = [await autogroupOf(pid), await autogroupOf(process.pid), await autogroupOf(stat!.ppid)];
+    if (ours && group && helpers) {
+      expect(group.name).not.toBe(ours.name);
+      expect(group.nice).toBe(Math.min(19, helpers.nice + FFMPEG_NICE));
+    }
 
     abort.abort();
     expect(await settled).toBeInstanceOf(FfmpegAbortedError);

@@ -71,7 +71,8 @@ function track(pid: number): void {
  * key's image checks: at nice 10 they take what CPU is idle and yield it to
  * requests (a 2-core box rendering while other keys submit kept answering
  * late otherwise). On an idle machine a nice ffmpeg runs exactly as fast.
- * Relative to our own nice value, so it never runs ahead of us.
+ * Relative to our own nice value, so it never runs ahead of us; its own
+ * session's scheduler group is lowered too (lower-priority.ts).
  */
 export const FFMPEG_NICE = 10;
 

@@ -3,10 +3,11 @@
  * forking from here copies ~50 MB of page tables, not the server's hundreds.
  * It talks to its parent over the IPC channel and ends, killing what it
  * started, when that channel closes (the parent exited, however it exited).
- * Node built-ins only: it runs with nothing of Reelay loaded.
+ * Node built-ins only (and lower-priority.ts, which is too): it runs with
+ * nothing else of Reelay loaded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { getPriority, setPriority } from 'node:os';
+import { lowerPriority } from './lower-priority.ts';
 
 interface SpawnMessage { t: 'spawn'; id: number; file: string; args: string[]; nice: number }
 
@@ -28,13 +29,7 @@ process.on('message', (m: SpawnMessage) => {
   const c = spawn(m.file, m.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.set(m.id, c);
   c.once('spawn', () => {
-    if (m.nice > 0 && c.pid !== undefined) {
-      try {
-        setPriority(c.pid, Math.min(19, getPriority() + m.nice));
-      } catch {
-        // Not permitted here: it runs at our priority.
-      }
-    }
+    if (c.pid !== undefined) lowerPriority(c.pid, m.nice);
     send({ t: 'spawn', id: m.id, pid: c.pid });
   });
   c.stdout!.on('data', (d: Buffer) => send({ t: 'out', id: m.id, d }));

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { lowerPriority } from './lower-priority.ts';
 
 /**
  * Starting a process forks this one first, and fork() copies the page tables
@@ -120,13 +120,7 @@ function direct(cmd: string, argv: string[], nice: number): Spawned {
   const c = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const s = Object.assign(new EventEmitter(), { pid: c.pid, stdout: c.stdout, stderr: c.stderr });
   c.once('spawn', () => {
-    if (nice > 0 && c.pid !== undefined) {
-      try {
-        setPriority(c.pid, Math.min(19, getPriority() + nice));
-      } catch {
-        // Not permitted here: it runs at our priority.
-      }
-    }
+    if (c.pid !== undefined) lowerPriority(c.pid, nice);
     s.emit('spawn');
   });
   c.on('error', (e) => s.emit('error', e));
