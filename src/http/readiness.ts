@@ -9,6 +9,12 @@ export interface ReadinessProbe {
   name: string;
   /** How long a result is trusted: a check that spawns processes or reads the database file runs at most this often. */
   everyMs: number;
+  /**
+   * At most this share of the time spent checking (0.01: a check that took
+   * 2 s is trusted for 200 s), for a check whose cost grows with the data,
+   * like reading every page of the database file.
+   */
+  maxShare?: number;
   check(): Promise<CheckResult>;
 }
 
@@ -26,14 +32,16 @@ const CHECK_TIMEOUT_MS = 10_000;
  * concurrent /readyz cost one check, whoever asks.
  */
 export function createReadiness(probes: ReadinessProbe[], now: () => number): Readiness {
-  const cache = new Map<string, { result: CheckResult; at: number }>();
+  const cache = new Map<string, { result: CheckResult; at: number; trustMs: number }>();
   const running = new Map<string, Promise<CheckResult>>();
 
   function refresh(p: ReadinessProbe): Promise<CheckResult> {
     let flight = running.get(p.name);
     if (!flight) {
+      const started = now();
       flight = bounded(p).then((result) => {
-        cache.set(p.name, { result, at: now() });
+        const at = now();
+        cache.set(p.name, { result, at, trustMs: Math.max(p.everyMs, p.maxShare ? (at - started) / p.maxShare : 0) });
         running.delete(p.name);
         return result;
       });
@@ -47,7 +55,7 @@ export function createReadiness(probes: ReadinessProbe[], now: () => number): Re
       const t = now();
       const entries = await Promise.all(probes.map(async (p) => {
         const hit = cache.get(p.name);
-        return [p.name, hit && t - hit.at < p.everyMs ? hit.result : await refresh(p)] as const;
+        return [p.name, hit && t - hit.at < hit.trustMs ? hit.result : await refresh(p)] as const;
       }));
       return Object.fromEntries(entries);
     },
