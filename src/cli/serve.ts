@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import { createReelay } from '../app.ts';
 import { runDemo } from './demo.ts';
+import { tuneGarbageCollector } from '../infra/gc-tuning.ts';
 
 /**
  * Run until SIGINT (Ctrl-C) or SIGTERM, then shut down gracefully: both stop
@@ -11,6 +12,8 @@ import { runDemo } from './demo.ts';
  * task left processing is taken up again once its lease lapses.
  */
 export async function serve(config: Config, opts: { demo: boolean }): Promise<number> {
+  // Before the server allocates anything large: see gc-tuning.ts.
+  tuneGarbageCollector();
   const app = await createReelay(config);
   const base = await app.listen();
   app.log.info({ url: base, role: config.role, dataDir: config.dataDir }, 'reelay listening');
