@@ -6,10 +6,10 @@
  * of its own (so a Ctrl-C to us never reaches it), and with the scheduler's
  * autogroups (kernel.sched_autogroup_enabled, on in most distributions'
  * kernels) every session is a group that gets an equal share of the CPU
- * against every other group, whatever its processes' nice values. A render
- * at nice 10 then still took a whole core from the API's event loop on a
- * 2-core box. The group has a nice value of its own (/proc/PID/autogroup,
- * man 7 sched), set here too.
+ * against every other group, whatever its processes' nice values: a render
+ * "at nice 10" competed with the API's event loop as an equal (its group was
+ * at nice 0, as test/integration/ffmpeg-process.test.ts saw). The group has a
+ * nice value of its own (/proc/PID/autogroup, man 7 sched), set here too.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
@@ -43,6 +43,7 @@ export function lowerPriority(pid: number, nice: number): void {
   // Only a group of its own: lowering a group we share would lower us with it.
   if (own === null || autogroup(pid)?.name === own.name) return;
   const value = String(Math.min(MAX_NICE, own.nice + nice));
+  /** True once there is nothing more to try: written, or refused for good. */
   const write = () => {
     try {
       writeFileSync(`/proc/${pid}/autogroup`, value);
