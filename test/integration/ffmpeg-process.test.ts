@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FFMPEG_NICE, FfmpegAbortedError, runFfmpeg } from '../../src/infra/ffmpeg/run-ffmpeg.ts';
+import { autogroupOf } from '../helpers/autogroup.ts';
 
 const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 const RUN_FFMPEG = pathToFileURL(fileURLToPath(new URL('../../src/infra/ffmpeg/run-ffmpeg.ts', import.meta.url))).href;
@@ -15,12 +16,6 @@ async function procStat(pid: number): Promise<{ state: string; ppid: number; pgr
   if (stat === null) return null;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { state: fields[0]!, ppid: Number(fields[1]), pgrp: Number(fields[2]), nice: Number(fields[16]) };
-}
-
-/** From /proc/PID/autogroup (Linux with scheduler autogroups): the group's name and nice value; null without them. */
-async function autogroupOf(pid: number): Promise<{ name: string; nice: number } | null> {
-  const m = /^(\S+)\s+nice\s+(-?\d+)/.exec(await readFile(`/proc/${pid}/autogroup`, 'utf8').catch(() => ''));
-  return m ? { name: m[1]!, nice: Number(m[2]) } : null;
 }
 
 const running = async (pid: number) => { const s = await procStat(pid); return s !== null && s.state !== 'Z'; };
@@ -44,7 +39,7 @@ describe('the ffmpeg process', () => {
     expect(stat?.nice).toBe(Math.min(19, (await procStat(process.pid))!.nice + FFMPEG_NICE));
     // Its own session is its own scheduler autogroup, which shares the CPU equally with ours whatever the nice
     // value inside it: the group is lowered too (where the kernel has autogroups; elsewhere the nice value is all).
-    const [group, ours, helpers] = [await autogroupOf(pid), await autogroupOf(process.pid), await autogroupOf(stat!.ppid)];
+    const [group, ours, helpers] = [autogroupOf(pid), autogroupOf(process.pid), autogroupOf(stat!.ppid)];
     if (ours && group && helpers) {
       expect(group.name).not.toBe(ours.name);
       expect(group.nice).toBe(Math.min(19, helpers.nice + FFMPEG_NICE));

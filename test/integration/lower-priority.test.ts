@@ -3,16 +3,7 @@ import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lowerPriority } from '../../src/infra/ffmpeg/lower-priority.ts';
-
-/** The scheduler autogroup of a process ("/autogroup-85 nice 0"), or null on a system without them. */
-function autogroupOf(pid: number | 'self'): { name: string; nice: number } | null {
-  try {
-    const m = /^(\S+)\s+nice\s+(-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
-    return m ? { name: m[1]!, nice: Number(m[2]) } : null;
-  } catch {
-    return null;
-  }
-}
+import { autogroupOf } from '../helpers/autogroup.ts';
 
 const HAVE_AUTOGROUPS = autogroupOf('self') !== null;
 const children: ChildProcess[] = [];
