@@ -102,9 +102,10 @@ function readinessProbes(f: Foundation): ReadinessProbe[] {
   // Renders and upstream downloads are written to the system's temporary directory first.
   if (config.role !== 'api') dirs.push({ what: 'the scratch directory', path: tmpdir() });
   return [
-    config.databaseUrl
-      ? { name: 'database', everyMs: READY_REFRESH_MS, check: () => store.db.check() }
-      : { name: 'database', everyMs: SQLITE_CHECK_REFRESH_MS, maxShare: SQLITE_CHECK_MAX_SHARE, check: () => store.db.check() },
+    {
+      name: 'database', check: () => store.db.check(),
+      ...(config.databaseUrl ? { everyMs: READY_REFRESH_MS } : { everyMs: SQLITE_CHECK_REFRESH_MS, maxShare: SQLITE_CHECK_MAX_SHARE }),
+    },
     diskSpaceProbe(dirs, config.minFreeDiskBytes, READY_REFRESH_MS, (p) => statfs(p)),
     {
       name: 'ffmpeg', everyMs: FFMPEG_REFRESH_MS,
