@@ -6,6 +6,7 @@ import { startServer, waitFor, waitForTask, type TestServer } from '../helpers/s
 import { OMNI, startGeminiFake, type GeminiFake } from '../fakes/gemini.ts';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/databases.ts';
 import { submit, type UpstreamTask } from '../helpers/upstream.ts';
+import { openStore, type Store } from '../../src/store.ts';
 
 const KEY = 'AIza-poller-test-key-0123456789';
 // What the Gemini API serves today: Omni through the Interactions API (UPSTREAM.md §0, §1.3).
@@ -326,6 +327,7 @@ describe.skipIf(!PG_URL)('the upstream poller on PostgreSQL', () => {
     };
     const a = await startServer(env);
     const b = await startServer({ ...env, REELAY_ROLE: 'worker' });
+    let store: Store | undefined;
     try {
       fake.pollsUntilDone = 4;
       const before = submits(fake);
@@ -339,11 +341,14 @@ describe.skipIf(!PG_URL)('the upstream poller on PostgreSQL', () => {
       // The lease rules on PostgreSQL: a leased job is skipped; a lapsed lease is taken over.
       // The job never finishes here, so node a's own poller cannot end the task before the checks below.
       fake.pollsUntilDone = 1_000_000;
-      const t = a.app.store.tasks;
       const id = await submit(a, MODEL);
-      await waitFor(async () => (await t.find(id))?.upstream_id ?? undefined, 10_000);
+      await waitFor(async () => (await a.app.store.tasks.find(id))?.upstream_id ?? undefined, 10_000);
+      // Both nodes stopped first: a poller still running could hold the row in its own UPDATE just when a claim
+      // below runs, and SKIP LOCKED rightly skips it (the suite saw the first claim come back empty).
       await b.close();
-      await a.app.worker?.stop(1000);
+      await a.close();
+      store = await openStore(a.app.config);
+      const t = store.tasks;
       const now = Date.now() + 60_000;
       await t.pollSoon(id, now - 1);
       const first = await t.claimDuePolls('p1', now, 30_000, 10, 'gemini');
@@ -351,6 +356,7 @@ describe.skipIf(!PG_URL)('the upstream poller on PostgreSQL', () => {
       expect(await t.claimDuePolls('p2', now + 1000, 30_000, 10, 'gemini')).toEqual([]);
       expect((await t.claimDuePolls('p2', now + 31_000, 30_000, 10, 'gemini')).map((r) => r.id)).toContain(id);
     } finally {
+      await store?.db.close();
       fake.pollsUntilDone = 2;
       await a.close().catch(() => {});
       await b.close().catch(() => {});
