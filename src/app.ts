@@ -35,6 +35,8 @@ export interface Reelay {
   webhooks: WebhookService;
   lifecycle: Lifecycle;
   log: Logger;
+  /** This process's folder in the temp directory (renders, downloads, spooled uploads), removed by close(). */
+  scratchDir: string;
   /** One pass of the periodic jobs (off-peak expiry, output purge, orphaned upstream jobs), for tests and operators. */
   runMaintenance(): Promise<MaintenanceRun>;
   /** Listen on the configured host/port; returns the base URL. */
@@ -94,12 +96,15 @@ function node(f: Awaited<ReturnType<typeof buildFoundation>>, p: {
   const { config, store } = f;
   return {
     config, store, catalog: f.catalog, blobs: f.blobs, http: p.http, worker: p.background?.worker ?? null, ...p.services,
-    lifecycle: p.lifecycle, log: f.log, runMaintenance: p.runMaintenance,
+    lifecycle: p.lifecycle, log: f.log, scratchDir: f.scratch.root, runMaintenance: p.runMaintenance,
     async listen() {
       await p.http.listen({ host: config.host, port: config.port });
       const addr = p.http.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       f.publicUrl.listening(config.host, port);
+      // A killed process's ffmpeg and scratch folders (renders, spooled uploads) go before this one starts rendering
+      // (src/infra/scratch.ts); on API nodes too, whose uploads are spooled there.
+      await f.scratch.start();
       await p.background?.start();
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       return `http://${host}:${port}`;
@@ -107,6 +112,8 @@ function node(f: Awaited<ReturnType<typeof buildFoundation>>, p: {
     async close(deadlineMs = 10_000) {
       await p.background?.stop(deadlineMs);
       await closeHttp(p.http, deadlineMs);
+      // After the worker, the poller and every request have let go of their files.
+      await f.scratch.stop();
       await store.db.close();
     },
   };

@@ -1,11 +1,9 @@
-import { tmpdir } from 'node:os';
 import type { Lifecycle } from '../domain/task-lifecycle.ts';
 import { isInWindow } from '../domain/off-peak.ts';
 import type { Metrics } from '../infra/metrics/metrics.ts';
 import { localProvider } from '../providers/local/local-provider.ts';
 import { createDispatcher, type Dispatcher } from '../webhooks/dispatcher.ts';
 import { createMaintenance, type MaintenanceRun } from '../worker/maintenance.ts';
-import { createScratch } from '../worker/scratch.ts';
 import { sweepEndedFiles } from '../worker/ended-files.ts';
 import { createUpstreamPoller, type UpstreamPoller } from '../worker/upstream-poller.ts';
 import { createWorker, type Worker } from '../worker/worker.ts';
@@ -52,7 +50,7 @@ export interface Background {
 export function buildBackground(f: Foundation, u: Upstreams, d: { lifecycle: Lifecycle; metrics: Metrics; dispatcher: Dispatcher; taskChanged(id: string): void }): Background {
   const { config, store, now, metrics } = { ...f, metrics: d.metrics };
   // Renders and downloads work under this process's own root, so a restarted worker can tell a dead one's leftovers.
-  const scratch = createScratch({ base: tmpdir(), tasks: store.tasks, log: f.log.child({ component: 'scratch' }) });
+  const { scratch } = f;
   const worker = createWorker({
     scratchDir: scratch.root,
     tasks: store.tasks, lifecycle: d.lifecycle, offPeakOpen: () => isInWindow(now(), config.offPeak), blobs: f.blobs, catalog: f.catalog,
@@ -84,8 +82,6 @@ export function buildBackground(f: Foundation, u: Upstreams, d: { lifecycle: Lif
     worker, poller, dispatcher: d.dispatcher,
     runMaintenance: () => maintenance.runOnce(),
     async start() {
-      // A killed worker's ffmpeg and scratch folders go before this one starts rendering (src/worker/scratch.ts).
-      await scratch.start();
       worker.start();
       poller?.start();
       // Tasks released from waiting for a server slot are claimed here at once.
@@ -100,7 +96,6 @@ export function buildBackground(f: Foundation, u: Upstreams, d: { lifecycle: Lif
       await maintenance.stop();
       await Promise.all(unlisten.splice(0).map((un) => un()));
       await Promise.all([worker.stop(deadlineMs), poller?.stop(deadlineMs), d.dispatcher.stop()]);
-      await scratch.stop();
     },
   };
 }

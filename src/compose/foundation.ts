@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { loadCatalog, type Catalog } from '../domain/catalog.ts';
@@ -7,6 +8,7 @@ import type { Links } from '../domain/task-view.ts';
 import type { BlobStore } from '../infra/blob/blob-store.ts';
 import { localBlobStore } from '../infra/blob/local-blob-store.ts';
 import { linkSigner } from '../infra/blob/signed-links.ts';
+import { createScratch, type Scratch } from '../infra/scratch.ts';
 import type { LookupFn } from '../infra/net/safe-fetch.ts';
 import { openStore, type Store } from '../store.ts';
 import { publicUrl, type PublicUrl } from './public-url.ts';
@@ -41,6 +43,11 @@ export interface Foundation {
   links: Links;
   publicUrl: PublicUrl;
   outbound: Outbound;
+  /**
+   * This process's own folder in the temp directory: renders and downloads on worker nodes, spooled
+   * multipart uploads on every node. Its sweep removes what killed processes left there.
+   */
+  scratch: Scratch;
 }
 
 export function buildLogger(config: Config): Logger {
@@ -74,5 +81,6 @@ export async function buildFoundation(config: Config, o: ReelayOverrides): Promi
     ...(o.lookup ? { lookup: o.lookup } : {}),
     ...(o.isAllowedAddress ? { isAllowedAddress: o.isAllowedAddress } : {}),
   };
-  return { config, log, now, store, catalog, blobs, signer, links, publicUrl: url, outbound };
+  const scratch = createScratch({ base: tmpdir(), tasks: store.tasks, log: log.child({ component: 'scratch' }) });
+  return { config, log, now, store, catalog, blobs, signer, links, publicUrl: url, outbound, scratch };
 }

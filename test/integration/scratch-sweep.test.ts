@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createScratch, deadRootIn, ownerAlive, processStart } from '../../src/worker/scratch.ts';
+import { createScratch, deadRootIn, ownerAlive, processStart } from '../../src/infra/scratch.ts';
 import { cli, exited, startChild } from '../helpers/child-server.ts';
 import { makeImage, dataUri } from '../helpers/images.ts';
 import { waitFor, type TaskJson } from '../helpers/server.ts';

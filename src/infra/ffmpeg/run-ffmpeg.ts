@@ -62,7 +62,7 @@ function track(pid: number): void {
  * started by the spawner's helper process (spawner.ts), through setpriv on
  * Linux: PR_SET_PDEATHSIG makes the kernel kill ffmpeg when its parent dies —
  * even by kill -9, which no exit handler sees — and the helper dies with us.
- * Elsewhere (or without setpriv) the start-up sweep (worker/scratch.ts) is
+ * Elsewhere (or without setpriv) the start-up sweep (infra/scratch.ts) is
  * the safety net.
  */
 

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { TasksRepo } from '../infra/db/tasks-repo.ts';
+import type { TasksRepo } from './db/tasks-repo.ts';
 
 /**
  * Where renders and downloads work, and what a killed worker leaves there.
