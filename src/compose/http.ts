@@ -1,11 +1,13 @@
 import { statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpApp } from '../http/app.ts';
 import { registerCompat } from '../http/compat/index.ts';
 import { createRateLimiter } from '../http/plugins/rate-limit.ts';
 import { createReadiness, diskSpaceProbe, type ReadinessProbe, type WatchedDir } from '../http/readiness.ts';
 import { createSubmitSlots } from '../http/submit-slots.ts';
+import { createUploadSpool } from '../http/upload-spool.ts';
 import { createProbeLimit, limitedProbe } from '../http/probe-limit.ts';
 import { createRefusalHold } from '../http/refusal-hold.ts';
 import type { Route } from '../http/route.ts';
@@ -40,12 +42,14 @@ export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { m
   const { config, store, now } = f;
   // One set of submit slots for every surface: the native submit and the drop-in ones draw from the same memory.
   const submitSlots = createSubmitSlots(config.maxConcurrentSubmits, s.admission);
+  // Multipart image parts are written here as they arrive, in this process's scratch root (swept after a crash).
+  const uploads = createUploadSpool(join(f.scratch.root, 'uploads'));
   // Refusals past a rate limit (per key, or per address on the operations routes) are held, so a client looping
   // without reading Retry-After is slowed instead of answered as fast as it asks.
   const hold = createRefusalHold(config.limitHoldMs);
   const probes = createProbeLimit({ perSecond: config.probesPerSecond, hold, now });
   const privateRoutes: Route[] = [
-    submitRoute(s.tasks, config.limits.bodyBytes, submitSlots), listRoute(s.tasks), getRoute(s.tasks), cancelRoute(s.tasks),
+    submitRoute(s.tasks, config.limits.bodyBytes, submitSlots, uploads), listRoute(s.tasks), getRoute(s.tasks), cancelRoute(s.tasks),
     contentRoute(s.tasks, f.blobs), modelsRoute(f.catalog, (id) => u.route(id).provider, u.availability), creditsRoute(s.credits), ...webhookRoutes(s.webhooks),
   ];
   const admin = [...adminRoutes(s.keys, s.credits), adminChannelsRoute(u.statuses)];
@@ -73,7 +77,7 @@ export async function buildHttp(f: Foundation, u: Upstreams, s: Services, d: { m
   await registerCompat(http, {
     tasks: s.tasks, keys: s.keys, blobs: f.blobs, catalog: f.catalog, limiter,
     deletion: createTaskDeletion({ repo: store.tasks, blobs: f.blobs, tasks: s.tasks, now, onBlobError: (taskId, err) => f.log.warn({ err, taskId }, 'deleted task: files not removed') }),
-    bodyLimit: config.limits.bodyBytes, submitSlots, publicBase: f.publicUrl.get,
+    bodyLimit: config.limits.bodyBytes, submitSlots, uploads, publicBase: f.publicUrl.get,
   });
   // Held 429s would keep close() waiting for their hold.
   http.addHook('preClose', async () => hold.releaseAll());
@@ -99,8 +103,8 @@ function readinessProbes(f: Foundation): ReadinessProbe[] {
   const { config, store } = f;
   const dirs: WatchedDir[] = [];
   if (!config.databaseUrl || config.blobStore.kind === 'local') dirs.push({ what: 'the data directory', path: config.dataDir });
-  // Renders and upstream downloads are written to the system's temporary directory first.
-  if (config.role !== 'api') dirs.push({ what: 'the scratch directory', path: tmpdir() });
+  // Renders, upstream downloads and (on every node) multipart uploads are written to the system's temporary directory first.
+  dirs.push({ what: 'the scratch directory', path: tmpdir() });
   return [
     {
       name: 'database', check: () => store.db.check(),

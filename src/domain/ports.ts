@@ -134,6 +134,8 @@ export interface BlobInfo {
 /** The blob operations the domain uses; keys are slash-separated paths (`inputs/<task>/0.png`). */
 export interface Blobs {
   put(key: string, data: Buffer, contentType: string): Promise<void>;
+  /** Moves (or uploads) a local file to `key`; the file may be gone afterwards. */
+  putFile(key: string, path: string, contentType: string): Promise<void>;
   stat(key: string): Promise<BlobInfo | undefined>;
   deletePrefix(prefix: string): Promise<void>;
 }
@@ -148,11 +150,14 @@ export interface ImageFacts {
   height: number;
 }
 
+/** An image's bytes: in memory (JSON bodies, downloads), or a file (multipart parts, spooled as they arrived). */
+export type ImageInput = Buffer | { path: string; size: number };
+
 /**
  * Judge an image (`param` names it in messages: "images[0]"); an image it
  * refuses is the caller's 400 (ApiError code invalid_image, param "images").
  */
-export type InspectImage = (data: Buffer, param: string) => Promise<ImageFacts>;
+export type InspectImage = (input: ImageInput, param: string) => Promise<ImageFacts>;
 /** Download a user's image URL; a refused or failed fetch is the caller's 400 (param "images"). */
 export type FetchImage = (url: string, param: string) => Promise<Buffer>;
 

@@ -8,10 +8,19 @@ export const MAX_PROMPT_CHARS = 5000;
 export const MAX_SEED = 4294967295;
 const VIDU_AUDIO_TYPES = ['all', 'speech_only', 'sound_effect_only'];
 
+/** A multipart image part, already written to a file as it arrived (its SHA-256 taken on the way). */
+export interface SubmittedFile {
+  path: string;
+  size: number;
+  sha256: string;
+  contentType: string | null;
+}
+
 /** Where an image comes from, before it is fetched/decoded. */
 export type ImageSource =
   | { kind: 'url'; url: string; param: string }
-  | { kind: 'bytes'; data: Buffer; declaredType: string | null; param: string };
+  | { kind: 'bytes'; data: Buffer; declaredType: string | null; param: string }
+  | { kind: 'file'; file: SubmittedFile; declaredType: string | null; param: string };
 
 /** A submit after every field rule: defaults applied, nothing left to interpret. */
 export interface TaskRequest {
@@ -154,7 +163,7 @@ function parseImageString(s: string, i: number, allowHttp: boolean, field: 'imag
 export interface RuleOptions {
   allowPrivateUrls: boolean;
   /** Image files from multipart parts, appended after any `images` strings. */
-  files?: { data: Buffer; contentType: string | null }[];
+  files?: SubmittedFile[];
   /** The task `extend_task_id` names, as the caller found it (owned and succeeded). */
   extend?: ExtendFacts | null;
 }
@@ -189,7 +198,7 @@ export function aspectFromSize(req: SubmitRequest, model: ModelSpec): string | n
 function creativeInputs(req: SubmitRequest, model: ModelSpec, catalog: Catalog, opts: RuleOptions) {
   const images: ImageSource[] = (req.images ?? []).map((s, i) => parseImageString(s, i, opts.allowPrivateUrls));
   for (const f of opts.files ?? []) {
-    images.push({ kind: 'bytes', data: f.data, declaredType: f.contentType, param: `images[${images.length}]` });
+    images.push({ kind: 'file', file: f, declaredType: f.contentType, param: `images[${images.length}]` });
   }
   const referenceImages = (req.reference_images ?? []).map((s, i) => parseImageString(s, i, opts.allowPrivateUrls, 'reference_images'));
   const creative: Creative = { images: images.length, references: referenceImages.length, extend: opts.extend ?? null };

@@ -4,7 +4,7 @@ import { ApiError, errors, isApiError } from './errors.ts';
 import { assertExtendable, type ExtendFacts } from './creative-rules.ts';
 import { newTaskId } from './ids.ts';
 import { sha256InSlices } from './digest.ts';
-import { applySubmitRules, aspectFromSize, findModel, nearestAspect, parseSubmitShape, type ImageSource, type RuleOptions, type TaskRequest } from './submit-rules.ts';
+import { applySubmitRules, aspectFromSize, findModel, nearestAspect, parseSubmitShape, type ImageSource, type RuleOptions, type SubmittedFile, type TaskRequest } from './submit-rules.ts';
 import type { SubmitRequest } from './task-schemas.ts';
 import { toTaskObject, type Links } from './task-view.ts';
 import type { TaskObject } from './task-schemas.ts';
@@ -13,7 +13,7 @@ import type { TaskViewCache } from './task-view-cache.ts';
 import { priceTask } from './pricing.ts';
 import { assertSomeUpstreamHonours, type Asked } from './upstream-limits.ts';
 import { createPromptOptimizer } from './prompt-optimizer.ts';
-import { DuplicateRecordError, type BlobInfo, type Blobs, type FetchImage, type ImageFacts, type InspectImage, type PromptVocabulary, type Storage } from './ports.ts';
+import { DuplicateRecordError, type BlobInfo, type Blobs, type FetchImage, type ImageFacts, type ImageInput, type InspectImage, type PromptVocabulary, type Storage } from './ports.ts';
 import type { TaskRecord } from './records.ts';
 import type { TaskStatus } from './task-states.ts';
 
@@ -50,10 +50,10 @@ export interface TaskServiceDeps {
   views: TaskViewCache;
 }
 
-type Loaded = { data: Buffer; facts: ImageFacts };
+type Loaded = { input: ImageInput; facts: ImageFacts };
 
 export interface SubmitOptions {
-  files?: { data: Buffer; contentType: string | null }[];
+  files?: SubmittedFile[];
   idempotencyKey?: string | undefined;
 }
 
@@ -66,7 +66,9 @@ async function requestHash(req: TaskRequest): Promise<string> {
   const { images, referenceImages, model, extendTaskId, ...fields } = req;
   // extend_task_id only when given: any other request hashes as it did before it existed (keys replayed across an upgrade).
   h.update(JSON.stringify({ ...fields, model: model.id, ...(extendTaskId ? { extendTaskId } : {}) }));
-  const digest = async (img: ImageSource) => (img.kind === 'url' ? `url:${img.url}` : `bytes:${await sha256InSlices(img.data)}`);
+  // A spooled file was hashed as it arrived; the same bytes hash the same whichever way they came.
+  const digest = async (img: ImageSource) => (img.kind === 'url' ? `url:${img.url}`
+    : `bytes:${img.kind === 'file' ? img.file.sha256 : await sha256InSlices(img.data)}`);
   for (const img of images) h.update(await digest(img));
   // Only when there are some: a request without references hashes as it did before they existed.
   if (referenceImages.length) h.update(`references:${(await Promise.all(referenceImages.map(digest))).join(',')}`);
@@ -92,10 +94,11 @@ export function createTaskService(d: TaskServiceDeps) {
   const cache = d.views;
   const optimizePrompt = createPromptOptimizer(d.promptVocabulary);
 
-  async function loadImage(src: ImageSource): Promise<{ data: Buffer; facts: ImageFacts }> {
+  async function loadImage(src: ImageSource): Promise<Loaded> {
     try {
-      const data = src.kind === 'url' ? await d.fetchImage(src.url, src.param) : src.data;
-      return { data, facts: await d.inspectImage(data, src.param) };
+      const input: ImageInput = src.kind === 'url' ? await d.fetchImage(src.url, src.param)
+        : src.kind === 'file' ? { path: src.file.path, size: src.file.size } : src.data;
+      return { input, facts: await d.inspectImage(input, src.param) };
     } catch (e) {
       // The image ports report every refusal under "images"; a reference image's is its own field's.
       const field = src.param.replace(/\[\d+\]$/, '');
@@ -136,7 +139,11 @@ export function createTaskService(d: TaskServiceDeps) {
     const referenceKeys = references.map((img, i) => `inputs/${id}/ref-${i}.${img.facts.ext}`);
     const all = [...frames, ...references];
     const keys = [...frameKeys, ...referenceKeys];
-    for (const [i, img] of all.entries()) await d.blobs.put(keys[i]!, img.data, img.facts.mime);
+    for (const [i, img] of all.entries()) {
+      // A spooled upload is moved into place (a rename on the local store), not read back into memory.
+      if (Buffer.isBuffer(img.input)) await d.blobs.put(keys[i]!, img.input, img.facts.mime);
+      else await d.blobs.putFile(keys[i]!, img.input.path, img.facts.mime);
+    }
     return { input_keys: JSON.stringify(keys), reference_keys: JSON.stringify(referenceKeys) };
   }
 
@@ -158,7 +165,7 @@ export function createTaskService(d: TaskServiceDeps) {
    * pixel `size` decides first). Every other rule is checked before the image
    * is fetched, with a provisional ratio, so a bad request costs no download.
    */
-  async function inferAspect(shape: SubmitRequest, o: RuleOptions, preloaded: Map<string, Promise<{ data: Buffer; facts: ImageFacts }>>): Promise<string> {
+  async function inferAspect(shape: SubmitRequest, o: RuleOptions, preloaded: Map<string, Promise<Loaded>>): Promise<string> {
     const model = findModel(d.catalog, shape.model);
     // An extension keeps the shape of the video it continues.
     if (o.extend) return o.extend.aspectRatio;
@@ -184,7 +191,7 @@ export function createTaskService(d: TaskServiceDeps) {
       const shape = parseSubmitShape(body);
       const ruleOpts = { allowPrivateUrls: d.allowPrivateUrls, files: opts.files ?? [], extend: await extendSource(actor, shape) };
       // aspect_ratio omitted (the vendor doc's own example): the start image decides, loaded once and reused below.
-      const preloaded = new Map<string, Promise<{ data: Buffer; facts: ImageFacts }>>();
+      const preloaded = new Map<string, Promise<Loaded>>();
       if (shape.aspect_ratio === undefined) shape.aspect_ratio = await inferAspect(shape, ruleOpts, preloaded);
       const req = applySubmitRules(shape, d.catalog, ruleOpts);
       const route = d.route(req.model.id);

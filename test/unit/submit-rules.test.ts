@@ -203,10 +203,10 @@ describe('image sources', () => {
   });
 
   it('multipart files are appended after image strings and counted together', () => {
-    const file = { data: Buffer.from('x'), contentType: 'image/png' };
+    const file = { path: '/tmp/upload-x', size: 1, sha256: 'ab', contentType: 'image/png' };
     const r = rules({ model: V31 }, { allowPrivateUrls: false, files: [file] });
     expect(r.images.map((i) => i.param)).toEqual(['images[0]', 'images[1]']);
-    expect(r.images[1]).toMatchObject({ kind: 'bytes', declaredType: 'image/png' });
+    expect(r.images[1]).toMatchObject({ kind: 'file', file, declaredType: 'image/png' });
     const onlyFile = applySubmitRules(parseSubmitShape({ model: V3, prompt: 'p', aspect_ratio: '16:9' }), catalog, { allowPrivateUrls: false, files: [file] });
     expect(onlyFile.images).toHaveLength(1);
     expect(fails(() => rules({}, { allowPrivateUrls: false, files: [file] })).code).toBe('invalid_images');

@@ -62,7 +62,7 @@ export function openAISurface(d: SurfaceDeps) {
     const view = (t: TaskObject) => toOpenAIVideo(t, d.dimensions);
 
     registerRoute(scope, { doc: OPENAI_DOCS.create, onRequest: d.submitGate, async handler(req) {
-      const { body, files } = await readSubmitBody(req, d.bodyLimit);
+      const { body, files, release } = await readSubmitBody(req, d.bodyLimit, d.uploads);
       try {
         // The SDK sends an Idempotency-Key with every POST, so its retries never make a second video.
         const task = await d.tasks.submit(actorOf(req), fromOpenAIRequest(body), {
@@ -71,6 +71,8 @@ export function openAISurface(d: SurfaceDeps) {
         return view(task);
       } catch (e) {
         throw renameFields(e, OPENAI_FIELDS);
+      } finally {
+        await release();
       }
     } });
 

@@ -8,6 +8,7 @@ import type { Dimensions } from './views.ts';
 import type { BlobStore } from '../../infra/blob/blob-store.ts';
 import type { RateLimiter } from '../plugins/rate-limit.ts';
 import type { SubmitSlots } from '../submit-slots.ts';
+import type { UploadSpool } from '../upload-spool.ts';
 import { resolveApiError } from '../error-handler.ts';
 
 export interface CompatDeps {
@@ -20,6 +21,8 @@ export interface CompatDeps {
   bodyLimit: number;
   /** The process's submit slots, shared with the native submit route (create bodies carry base64 images). */
   submitSlots: SubmitSlots;
+  /** Where multipart image parts are written as they arrive (the OpenAI surface's create takes them). */
+  uploads: UploadSpool;
   /** The public base URL, known only after listen(): read it per request. */
   publicBase(): string;
 }

@@ -12,11 +12,10 @@ export interface ByteRange {
 /**
  * Where inputs and outputs live. Keys are slash-separated relative paths
  * (`inputs/<task>/0.png`); implementations: a local folder, S3 (scale-out).
- * It is the domain's blob port (put, stat, deletePrefix) and more.
+ * It is the domain's blob port (put, putFile, stat, deletePrefix) and more;
+ * putFile moves a finished local file (renders, spooled uploads) into place.
  */
 export interface BlobStore extends Blobs {
-  /** Moves/uploads a finished local file (renders are written to temp files first). */
-  putFile(key: string, path: string, contentType: string): Promise<void>;
   get(key: string): Promise<Buffer>;
   read(key: string, range?: ByteRange): Readable;
   delete(key: string): Promise<void>;

@@ -4,11 +4,12 @@ import { readSubmitBody } from '../../submit-body.ts';
 import { ErrorBody, SubmitRequest, TaskObject } from '../../../domain/task-schemas.ts';
 import type { TaskService } from '../../../domain/task-service.ts';
 import type { SubmitSlots } from '../../submit-slots.ts';
+import type { UploadSpool } from '../../upload-spool.ts';
 
-export function submitRoute(tasks: TaskService, bodyLimit: number, slots: SubmitSlots): Route {
+export function submitRoute(tasks: TaskService, bodyLimit: number, slots: SubmitSlots, uploads: UploadSpool): Route {
   return {
-    // Submit bodies are up to 20 MB and are held in memory while images are checked: the process's
-    // shared submit slots (fair between keys) cap how many are read at once; the rest get a 429.
+    // Submit bodies are up to 20 MB; JSON ones are held in memory while images are checked (multipart image
+    // parts go to files): the process's shared submit slots (fair between keys) cap how many are read at once.
     onRequest: slots.gate,
     doc: {
       method: 'POST', url: '/v1/video/generations', tag: 'Video generations', auth: 'apiKey',
@@ -26,9 +27,14 @@ export function submitRoute(tasks: TaskService, bodyLimit: number, slots: Submit
       },
     },
     async handler(req) {
-      const { body, files } = await readSubmitBody(req, bodyLimit);
+      const { body, files, release } = await readSubmitBody(req, bodyLimit, uploads);
       const key = req.headers['idempotency-key'];
-      return tasks.submit(actorOf(req), body, { files, idempotencyKey: Array.isArray(key) ? key[0] : key });
+      try {
+        return await tasks.submit(actorOf(req), body, { files, idempotencyKey: Array.isArray(key) ? key[0] : key });
+      } finally {
+        // Whatever the outcome: a stored image was moved away already, anything else goes now.
+        await release();
+      }
     },
   };
 }
