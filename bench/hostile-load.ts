@@ -148,6 +148,7 @@ async function main(orders: HostileOrders): Promise<void> {
   const png = await bigPng();
   process.stdout.write('ready\n');
   const o = { ...orders, deadline: await readDeadline() };
+  const cpu0 = process.cpuUsage();
   let page = 0;
   const on = (part: string) => !o.only || o.only.includes(part);
   const auth = { authorization: o.authorization };
@@ -158,7 +159,10 @@ async function main(orders: HostileOrders): Promise<void> {
     on('readyz') ? hammer(o, () => '/readyz', 4, 1_000_000) : {},
   ]);
   agent.destroy();
+  // What the load itself cost this machine's CPU: on one VM it competes with the server and the victim's client for the same cores.
+  const cpu = process.cpuUsage(cpu0);
   process.stdout.write(`${JSON.stringify({
+    'own CPU': { 'user s': Math.round(cpu.user / 1e5) / 10, 'system s': Math.round(cpu.system / 1e5) / 10 },
     png: { MB: Math.round(png.length / 1e5) / 10 }, 'slow uploads': uploads, 'submit+cancel': cancels, 'order=asc lists': asc, '/readyz': readyz,
   })}\n`);
 }

@@ -38,7 +38,7 @@ const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 interface PhaseResult {
   submit: number[]; submitAt: number[]; polls: number[]; webhooks: number[]; done: number[]; submitted: number; hooked: number; rejected: Record<string, number>;
-  healthz: number[]; healthzAt: number[]; rssMb: number; inputsMb: number; load: string; cpu: { server: number; ffmpeg: number }; hostile?: Record<string, Record<string, number>>;
+  healthz: number[]; healthzAt: number[]; rssMb: number; inputsMb: number; load: string; cpu: { server: number; ffmpeg: number; victim: number }; hostile?: Record<string, Record<string, number>>;
 }
 
 async function dirBytes(dir: string): Promise<number> {
@@ -261,6 +261,7 @@ async function runPhase(withHostile: boolean, seconds: number): Promise<PhaseRes
       }) : undefined;
       const deadline = Date.now() + seconds * 1000;
       const cpuBefore = await cpuSeconds(s.server.child.pid!);
+      const ownBefore = process.cpuUsage();
       const [v, healthz, h] = await Promise.all([
         victim(s.server.base, s.victim, hooks.fastUrl, deadline),
         probe(s.server.base, '/healthz', 100, deadline),
@@ -270,10 +271,11 @@ async function runPhase(withHostile: boolean, seconds: number): Promise<PhaseRes
       for (let i = 0; i < 150 && hooks.arrivals.filter((a) => v.ids.includes(a.task)).length < v.ids.length; i++) await sleep(100);
       const mine = hooks.arrivals.filter((a) => v.ids.includes(a.task));
       const cpuAfter = await cpuSeconds(s.server.child.pid!);
+      const own = process.cpuUsage(ownBefore);
       return {
         submit: v.submit, submitAt: v.submitAt, polls: v.polls, healthzAt: healthz.at, submitted: v.ids.length, rejected: v.rejected, hooked: mine.length,
         webhooks: mine.map((a) => a.at - a.sentAt), done: mine.map((a) => a.at - v.sentAt.get(a.task)!), healthz, rssMb: await peakRssMb(s.server.child.pid!),
-        cpu: { server: cpuAfter.self - cpuBefore.self, ffmpeg: cpuAfter.children - cpuBefore.children },
+        cpu: { server: cpuAfter.self - cpuBefore.self, ffmpeg: cpuAfter.children - cpuBefore.children, victim: (own.user + own.system) / 1e6 },
         inputsMb: (await dirBytes(join(dataDir, 'blobs', 'inputs')) - inputsBefore) / 1e6, load: `${loadBefore} → ${loadavg()[0]!.toFixed(1)}`,
         ...(h ? { hostile: h } : {}),
       };
@@ -305,7 +307,7 @@ function report(name: string, r: PhaseResult, samples = true) {
     + `  submit→webhook p50 ${ms(pct(r.done, 50))} p99 ${ms(pct(r.done, 99))}`);
   console.log(`  ${' '.repeat(name.length)}  /healthz p50 ${ms(pct(r.healthz, 50))} p99 ${ms(pct(r.healthz, 99))} (${r.healthz.length} probes)`
     + `  server peak RSS ${r.rssMb.toFixed(0)} MB  blobs/inputs +${r.inputsMb.toFixed(1)} MB  (machine load average ${r.load})`);
-  console.log(`  ${' '.repeat(name.length)}  server CPU ${r.cpu.server.toFixed(1)} s, its ffmpeg ${r.cpu.ffmpeg.toFixed(1)} s`);
+  console.log(`  ${' '.repeat(name.length)}  server CPU ${r.cpu.server.toFixed(1)} s, its ffmpeg ${r.cpu.ffmpeg.toFixed(1)} s, this process (victim, probes, receivers) ${r.cpu.victim.toFixed(1)} s`);
   for (const [what, counts] of Object.entries(r.hostile ?? {})) console.log(`  ${' '.repeat(name.length)}  hostile ${what}: ${JSON.stringify(counts)}`);
 }
 
@@ -319,7 +321,7 @@ function pool(rs: PhaseResult[]): PhaseResult {
     submit: all('submit'), submitAt: all('submitAt'), polls: all('polls'), webhooks: all('webhooks'), done: all('done'),
     healthz: all('healthz'), healthzAt: all('healthzAt'), submitted: sum((r) => r.submitted), hooked: sum((r) => r.hooked), rejected,
     rssMb: Math.max(...rs.map((r) => r.rssMb)), inputsMb: Math.max(...rs.map((r) => r.inputsMb)), load: rs.map((r) => r.load).join(', '),
-    cpu: { server: sum((r) => r.cpu.server), ffmpeg: sum((r) => r.cpu.ffmpeg) },
+    cpu: { server: sum((r) => r.cpu.server), ffmpeg: sum((r) => r.cpu.ffmpeg), victim: sum((r) => r.cpu.victim) },
   };
 }
 
