@@ -24,8 +24,14 @@ export interface HostileOrders {
   /** Read from stdin when the phase starts (the process prepares first); 0 in the JSON argument. */
   deadline: number;
   cursors: string[];
-  /** Only these parts of the repertoire (uploads, cancels, asc, readyz); all when absent. */
+  /** Only these parts of the repertoire (uploads, cancels, asc, readyz); all when absent (none: warm-up only). */
   only?: string[];
+  /**
+   * A third key's authorization: before "ready", one of each of the requests below is sent with it, so
+   * the server has run every path the phase will use (as the victim's warm-up does for the victim's)
+   * without spending the hostile key's budgets.
+   */
+  warmAuthorization?: string;
 }
 
 const FROM = '127.0.0.2';
@@ -143,9 +149,49 @@ function readDeadline(): Promise<number> {
   });
 }
 
+/**
+ * One of each request of the repertoire, with the warm-up key and none of the loops: a 4k multipart submit
+ * and its cancel (and submits past the key's budgets until one is refused, for the 429 paths), an
+ * order=asc page from its own task, /readyz, and a multipart upload cut off half way.
+ */
+async function warmUp(o: HostileOrders, png: Buffer): Promise<Record<string, number>> {
+  const { counts, bump } = counter();
+  const auth = { authorization: o.warmAuthorization! };
+  const form = new FormData();
+  for (const [k, v] of Object.entries({ model: 'veo-3.0-fast-generate-001', prompt: 'big', aspect_ratio: '16:9', seconds: '8', size: '4k', callback_url: o.hangingUrl })) form.set(k, v);
+  form.set('images', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'big.png');
+  const encoded = new Response(form);
+  const body = Buffer.from(await encoded.arrayBuffer());
+  const headers = { ...auth, 'content-type': encoded.headers.get('content-type')! };
+  let first: string | undefined;
+  for (let i = 0; i < 12; i++) {
+    const r = await call(o.base, 'POST', '/v1/video/generations', headers, body);
+    bump(`submit ${r?.status ?? 'error'}`);
+    const id = r?.status === 200 ? (JSON.parse(r.body.toString('utf8')) as { id?: string }).id : undefined;
+    if (id) {
+      first ??= id;
+      bump(`cancel ${(await call(o.base, 'POST', `/v1/video/generations/${id}/cancel`, auth))?.status ?? 'error'}`);
+    }
+    if (r?.status === 429) break;
+  }
+  if (first) bump(`list ${(await call(o.base, 'GET', `/v1/videos?order=asc&limit=100&after=${first}`, auth))?.status ?? 'error'}`);
+  bump(`readyz ${(await call(o.base, 'GET', '/readyz', {}))?.status ?? 'error'}`);
+  bump(`cut upload ${await new Promise<string>((resolve) => {
+    const req = request(new URL('/v1/videos', o.base), {
+      method: 'POST', localAddress: FROM,
+      headers: { ...auth, 'content-type': 'multipart/form-data; boundary=xx', 'content-length': String(20e6) },
+    });
+    req.on('error', () => resolve('reset'));
+    req.write('--xx\r\nContent-Disposition: form-data; name="input_reference"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n');
+    req.write(png.subarray(0, 1 << 20), () => setTimeout(() => { req.destroy(); resolve('cut'); }, 200));
+  })}`);
+  return counts;
+}
+
 async function main(orders: HostileOrders): Promise<void> {
   // Built before the phase starts: encoding a 4k PNG takes this process's CPU for a second or two.
   const png = await bigPng();
+  const warm = orders.warmAuthorization ? await warmUp(orders, png) : undefined;
   process.stdout.write('ready\n');
   const o = { ...orders, deadline: await readDeadline() };
   const cpu0 = process.cpuUsage();
@@ -163,7 +209,7 @@ async function main(orders: HostileOrders): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   process.stdout.write(`${JSON.stringify({
     'own CPU': { 'user s': Math.round(cpu.user / 1e5) / 10, 'system s': Math.round(cpu.system / 1e5) / 10 },
-    png: { MB: Math.round(png.length / 1e5) / 10 }, 'slow uploads': uploads, 'submit+cancel': cancels, 'order=asc lists': asc, '/readyz': readyz,
+    png: { MB: Math.round(png.length / 1e5) / 10 }, ...(warm ? { 'warm-up (third key, before the clock)': warm } : {}), 'slow uploads': uploads, 'submit+cancel': cancels, 'order=asc lists': asc, '/readyz': readyz,
   })}\n`);
 }
 
