@@ -109,16 +109,20 @@ async function bigPng(): Promise<Buffer> {
   return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
 }
 
-/** Submit the 4k PNG (multipart) with a callback to the receiver that never answers, then cancel it: a full refund each time. */
-async function submitCancel(o: HostileOrders, png: Buffer, lanes: number) {
-  const { counts, bump } = counter();
-  // The body is built once.
+/** The 4k task as a multipart body (built once per loop: this process shares the CPU too) and its headers. */
+async function bigSubmit(o: HostileOrders, png: Buffer, authorization: string) {
   const form = new FormData();
   for (const [k, v] of Object.entries({ model: 'veo-3.0-fast-generate-001', prompt: 'big', aspect_ratio: '16:9', seconds: '8', size: '4k', callback_url: o.hangingUrl })) form.set(k, v);
   form.set('images', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'big.png');
   const encoded = new Response(form);
-  const headers = { authorization: o.authorization, 'content-type': encoded.headers.get('content-type')! };
-  const body = Buffer.from(await encoded.arrayBuffer());
+  return { headers: { authorization, 'content-type': encoded.headers.get('content-type')! }, body: Buffer.from(await encoded.arrayBuffer()) };
+}
+
+/** Submit the 4k PNG (multipart) with a callback to the receiver that never answers, then cancel it: a full refund each time. */
+async function submitCancel(o: HostileOrders, png: Buffer, lanes: number) {
+  const { counts, bump } = counter();
+  // The body is built once.
+  const { headers, body } = await bigSubmit(o, png, o.authorization);
   await Promise.all(Array.from({ length: lanes }, async () => {
     for (let i = 0; i < 100_000 && Date.now() < o.deadline; i++) {
       const r = await call(o.base, 'POST', '/v1/video/generations', headers, body);
@@ -157,12 +161,7 @@ function readDeadline(): Promise<number> {
 async function warmUp(o: HostileOrders, png: Buffer): Promise<Record<string, number>> {
   const { counts, bump } = counter();
   const auth = { authorization: o.warmAuthorization! };
-  const form = new FormData();
-  for (const [k, v] of Object.entries({ model: 'veo-3.0-fast-generate-001', prompt: 'big', aspect_ratio: '16:9', seconds: '8', size: '4k', callback_url: o.hangingUrl })) form.set(k, v);
-  form.set('images', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'big.png');
-  const encoded = new Response(form);
-  const body = Buffer.from(await encoded.arrayBuffer());
-  const headers = { ...auth, 'content-type': encoded.headers.get('content-type')! };
+  const { headers, body } = await bigSubmit(o, png, o.warmAuthorization!);
   let first: string | undefined;
   for (let i = 0; i < 12; i++) {
     const r = await call(o.base, 'POST', '/v1/video/generations', headers, body);
