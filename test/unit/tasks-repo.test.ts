@@ -119,13 +119,36 @@ describe('the tasks table as a queue', () => {
     expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'a4']);
   });
 
+  it('is fair across keys with one slot: each claim, after the last render ended, goes to the key served least recently', async () => {
+    // One worker slot (the default on a 2-core machine): at every claim no key holds a task, so counting tasks in
+    // workers alone left plain FIFO, and key_b waited for key_a's whole backlog, one render after another.
+    await keysRepo(db.kysely).insert({ id: 'key_b', name: 'b', key_hash: 'hb', key_prefix: 'pb', webhook_secret: 'w', created_at: 0, revoked_at: null });
+    for (let i = 1; i <= 4; i++) await repo.insert(task(`a${i}`, i));
+    await repo.insert({ ...task('b1', 10), key_id: 'key_b' });
+    await repo.insert({ ...task('b2', 11), key_id: 'key_b' });
+    const order: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const at = 100 * (i + 1);
+      const t = (await repo.claimNext('w', at, 50))!;
+      order.push(t.id);
+      // Cancelled, failed or done: the slot is free again before the next claim.
+      const ended = i % 2 ? await repo.fail(t.id, 'w', at + 10, 'render_failed', 'x') : await repo.complete(t.id, 'w', at + 10, done);
+      expect(ended?.id).toBe(t.id);
+    }
+    expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'a4']);
+  });
+
   it('counts only tasks a live worker holds: a lapsed lease or an upstream job does not push a key back', async () => {
     await keysRepo(db.kysely).insert({ id: 'key_b', name: 'b', key_hash: 'hb', key_prefix: 'pb', webhook_secret: 'w', created_at: 0, revoked_at: null });
     await repo.insert(task('a1', 1));
     await repo.insert(task('a2', 2));
-    await repo.insert({ ...task('b1', 3), key_id: 'key_b' });
+    await repo.insert({ ...task('b0', 3), key_id: 'key_b' });
+    await repo.insert({ ...task('b1', 4), key_id: 'key_b' });
     await repo.claimNext('w1', 100, 1000); // a1, lease until 1100
-    // At 1200 a1's worker is gone: key_a renders nothing, so the oldest runnable task (a1 itself) comes first.
+    // key_b is served after key_a, so below only a count of tasks in workers can put key_a behind it.
+    expect((await repo.claimNext('wb', 150, 1000))?.id).toBe('b0');
+    await repo.complete('b0', 'wb', 160, done);
+    // At 1200 a1's worker is gone: key_a renders nothing (its lapsed lease is not counted), so the oldest runnable task (a1 itself) comes first.
     expect((await repo.claimNext('w2', 1200, 1000))?.id).toBe('a1');
     // a1 handed to the poller: it holds no worker, so key_a and key_b both render nothing; a2 is older.
     expect(await repo.handOffToPoller('a1', 'w2', { provider: 'vidu', channel: 'c', upstreamId: 'u', submittedAt: 1200, nextPollAt: 5000, json: '{}' })).toBe(true);

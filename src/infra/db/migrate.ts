@@ -11,6 +11,7 @@ import * as m0009 from './migrations/0009_upstream_slots.ts';
 import * as m0010 from './migrations/0010_creative_inputs.ts';
 import * as m0011 from './migrations/0011_ended_files.ts';
 import * as m0012 from './migrations/0012_rendering_by_key.ts';
+import * as m0013 from './migrations/0013_key_last_served.ts';
 
 export interface Migration {
   up(db: Kysely<any>): Promise<void>;
@@ -33,6 +34,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0010_creative_inputs': m0010,
   '0011_ended_files': m0011,
   '0012_rendering_by_key': m0012,
+  '0013_key_last_served': m0013,
 };
 
 /** The bookkeeping table (the columns Kysely's Migrator used, so databases it migrated carry on). */

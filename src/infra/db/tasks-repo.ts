@@ -66,9 +66,11 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
      * Take the next runnable task: queued, or processing with a lapsed lease
      * (its worker died). Fair across keys: of the oldest CLAIM_WINDOW runnable
      * tasks, the one whose key has the fewest tasks in a worker's hands goes
-     * first, oldest first among equals — so one key's backlog (at most its
+     * first; among equals, the key served least recently (the latest start of
+     * its tasks), then the oldest — so one key's backlog (at most its
      * active-task limit) delays another key's task by one render, not by the
-     * whole backlog. Off-peak tasks sort behind normal ones unless the
+     * whole backlog, also with one worker slot, where no key holds a task at
+     * claim time. Off-peak tasks sort behind normal ones unless the
      * off-peak window is open, so outside it they run only when no normal task waits.
      */
     async claimNext(workerId: string, now: number, leaseMs: number, offPeakOpen = true): Promise<TaskRow | undefined> {
@@ -87,11 +89,14 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
       const oldest = db.selectFrom(queued.as('q')).selectAll().unionAll(db.selectFrom(orphaned.as('o')).selectAll());
       const inWorkers = db.selectFrom('tasks').select(['key_id', (eb) => eb.fn.countAll<number>().as('n')])
         .where(IN_A_WORKER).where('lease_expires_at', '>=', now).groupBy('key_id');
+      // One seek per candidate, down tasks_key_started from the key's latest start; 0 for a key never served.
+      const served = sql<number>`coalesce((select s.started_at from tasks s where s.key_id = w.key_id and s.started_at is not null
+        order by s.started_at desc limit 1), 0)`;
       let ranked = db.selectFrom(oldest.as('w')).leftJoin(inWorkers.as('r'), 'r.key_id', 'w.key_id')
-        .select(['w.id', 'w.created_at', 'w.off_peak', sql<number>`coalesce(r.n, 0)`.as('busy')]);
+        .select(['w.id', 'w.created_at', 'w.off_peak', sql<number>`coalesce(r.n, 0)`.as('busy'), served.as('served')]);
       if (!offPeakOpen) ranked = ranked.orderBy('w.off_peak');
       // A few of the best, so claimers racing on PostgreSQL skip a locked one for the next instead of finding none.
-      ranked = ranked.orderBy('busy').orderBy('w.created_at').orderBy('w.id').limit(16);
+      ranked = ranked.orderBy('busy').orderBy('served').orderBy('w.created_at').orderBy('w.id').limit(16);
       // The runnable test again on the locked row itself: PostgreSQL re-checks it after waiting for a claimer that
       // committed meanwhile, so a row just taken is passed over for the next instead of ending the claim empty.
       let runnable = db.selectFrom('tasks as t').innerJoin(ranked.as('c'), 'c.id', 't.id').select('t.id')
@@ -100,7 +105,7 @@ export function tasksRepo(db: Kysely<Database>, dialect: Dialect) {
           eb.and([eb('t.status', '=', 'processing'), eb('t.lease_expires_at', '<', now), eb('t.upstream_id', 'is', null)]),
         ]));
       if (!offPeakOpen) runnable = runnable.orderBy('c.off_peak');
-      runnable = runnable.orderBy('c.busy').orderBy('c.created_at').orderBy('c.id').limit(1);
+      runnable = runnable.orderBy('c.busy').orderBy('c.served').orderBy('c.created_at').orderBy('c.id').limit(1);
       const pick = dialect === 'postgres' ? runnable.forUpdate('t').skipLocked() : runnable;
       return db.updateTable('tasks')
         .set({
