@@ -26,7 +26,12 @@ export async function loadBench(): Promise<void> {
   const seconds = Number(process.env.BENCH_LOAD_SECONDS ?? 60);
   const dataDir = await mkdtemp(join(tmpdir(), 'reelay-bench-load-'));
   const cleanDir = onCleanup(() => rm(dataDir, { recursive: true, force: true }));
-  const env = { REELAY_DATA_DIR: dataDir, LOG_LEVEL: 'error', REELAY_RATE_LIMIT_PER_MINUTE: '10000000' };
+  // The one key stands for many clients: its per-key submit byte and megapixel budgets (240 MB / 240 MP a minute)
+  // would refuse most of the burst before its credits run out, and the burst is about the balance and the memory bound.
+  const env = {
+    REELAY_DATA_DIR: dataDir, LOG_LEVEL: 'error', REELAY_RATE_LIMIT_PER_MINUTE: '10000000',
+    REELAY_SUBMIT_MEGABYTES_PER_MINUTE: '100000000', REELAY_IMAGE_MEGAPIXELS_PER_MINUTE: '100000000',
+  };
   let stop = async () => {};
   try {
     const created = await cli(['keys', 'create', '--name', 'load', '--credits', String(200 * 60), '--json'], env);
