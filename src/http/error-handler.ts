@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError, errors, isApiError } from '../domain/errors.ts';
+import { closeAfterAnswer } from './lingering-close.ts';
 
 /** The Google SDK surfaces (Gemini API, Vertex AI): their clients parse Google's error envelope, not §10. */
 const GOOGLE_PATHS = /^\/(v1beta|v1beta1)\/|^\/v1\/(projects|publishers)\//;
@@ -100,7 +101,8 @@ const UNREAD_BODY_TO_CLOSE = 64 * 1024;
  * connection can serve the next request: up to 20 MB per refusal, and a key
  * looping refused uploads cost the event loop ~140 MB/s of buffers to collect.
  * Closing instead is what HTTP allows; the answer still reaches the client
- * (Node's http client, undici's fetch and curl all read it first).
+ * (Node's http client, undici's fetch and curl all read it first) as long
+ * as the close lingers until the client has read it (lingering-close.ts).
  */
 function unreadBodyIsLarge(req: FastifyRequest): boolean {
   if (req.raw.complete) return false;
@@ -111,7 +113,10 @@ function unreadBodyIsLarge(req: FastifyRequest): boolean {
 function render(err: FastifyError, bodyLimit: number, req: FastifyRequest, reply: FastifyReply) {
   const api = resolveApiError(err, bodyLimit, req);
   const body = GOOGLE_PATHS.test(req.url) ? googleErrorBody(api) : envelope(api);
-  if (unreadBodyIsLarge(req)) reply.header('connection', 'close');
+  if (unreadBodyIsLarge(req)) {
+    reply.header('connection', 'close');
+    closeAfterAnswer(req.raw);
+  }
   return reply.status(api.status).headers(api.headers).send(body);
 }
 
