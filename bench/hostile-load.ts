@@ -76,20 +76,25 @@ async function hammer(o: HostileOrders, path: () => string, lanes: number, max: 
   return { ...counts, 'p99 ms': Math.round(lat[Math.floor(lat.length * 0.99)] ?? 0) };
 }
 
+/** A multipart upload declaring 20 MB, its image part begun: the caller decides how much more (if any) to send. */
+function openUpload(o: HostileOrders, authorization: string) {
+  const req = request(new URL('/v1/videos', o.base), {
+    method: 'POST', localAddress: FROM,
+    headers: { authorization, 'content-type': 'multipart/form-data; boundary=xx', 'content-length': String(20e6) },
+  });
+  req.write('--xx\r\nContent-Disposition: form-data; name="input_reference"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n');
+  return req;
+}
+
 /** Multipart uploads that send 2 KB every 250 ms of a 20 MB body: each holds a connection (and a submit slot) until refused or the deadline. */
 async function slowUploads(o: HostileOrders, lanes: number) {
   const { counts, bump } = counter();
-  const url = new URL('/v1/videos', o.base);
   await Promise.all(Array.from({ length: lanes }, async () => {
     for (let i = 0; i < 10 && Date.now() < o.deadline; i++) {
       bump(await new Promise<string>((resolve) => {
-        const req = request(url, {
-          method: 'POST', localAddress: FROM,
-          headers: { authorization: o.authorization, 'content-type': 'multipart/form-data; boundary=xx', 'content-length': String(20e6) },
-        });
+        const req = openUpload(o, o.authorization);
         req.on('response', (res) => { res.resume(); resolve(String(res.statusCode)); });
         req.on('error', () => resolve('reset'));
-        req.write('--xx\r\nContent-Disposition: form-data; name="input_reference"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n');
         const tick = setInterval(() => {
           if (Date.now() >= o.deadline) { clearInterval(tick); req.destroy(); resolve('held to the end'); return; }
           req.write(Buffer.alloc(2048, 7));
@@ -176,12 +181,8 @@ async function warmUp(o: HostileOrders, png: Buffer): Promise<Record<string, num
   if (first) bump(`list ${(await call(o.base, 'GET', `/v1/videos?order=asc&limit=100&after=${first}`, auth))?.status ?? 'error'}`);
   bump(`readyz ${(await call(o.base, 'GET', '/readyz', {}))?.status ?? 'error'}`);
   bump(`cut upload ${await new Promise<string>((resolve) => {
-    const req = request(new URL('/v1/videos', o.base), {
-      method: 'POST', localAddress: FROM,
-      headers: { ...auth, 'content-type': 'multipart/form-data; boundary=xx', 'content-length': String(20e6) },
-    });
+    const req = openUpload(o, auth.authorization);
     req.on('error', () => resolve('reset'));
-    req.write('--xx\r\nContent-Disposition: form-data; name="input_reference"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n');
     req.write(png.subarray(0, 1 << 20), () => setTimeout(() => { req.destroy(); resolve('cut'); }, 200));
   })}`);
   return counts;

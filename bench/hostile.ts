@@ -42,7 +42,7 @@ const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : 'n/a');
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 interface PhaseResult {
-  submit: number[]; submitAt: number[]; doneInOrder: number[]; polls: number[]; webhooks: number[]; done: number[]; submitted: number; hooked: number; rejected: Record<string, number>;
+  submit: number[]; submitAt: number[]; doneInOrder: number[]; polls: number[]; webhooks: number[]; submitted: number; hooked: number; rejected: Record<string, number>;
   healthz: number[]; healthzAt: number[]; rssMb: number; inputsMb: number; load: string; cpu: { server: number; ffmpeg: number; victim: number }; hostile?: Record<string, Record<string, number>>;
 }
 
@@ -286,7 +286,7 @@ async function runPhase(withHostile: boolean, seconds: number): Promise<PhaseRes
       return {
         submit: v.submit, submitAt: v.submitAt, polls: v.polls, healthzAt: healthz.at, submitted: v.ids.length, rejected: v.rejected, hooked: mine.length,
         doneInOrder: v.ids.map((id) => { const a = mine.find((m) => m.task === id); return a ? a.at - v.sentAt.get(id)! : NaN; }),
-        webhooks: mine.map((a) => a.at - a.sentAt), done: mine.map((a) => a.at - v.sentAt.get(a.task)!), healthz, rssMb: await peakRssMb(s.server.child.pid!),
+        webhooks: mine.map((a) => a.at - a.sentAt), healthz, rssMb: await peakRssMb(s.server.child.pid!),
         cpu: { server: cpuAfter.self - cpuBefore.self, ffmpeg: cpuAfter.children - cpuBefore.children, victim: (own.user + own.system) / 1e6 },
         inputsMb: (await dirBytes(join(dataDir, 'blobs', 'inputs')) - inputsBefore) / 1e6, load: `${loadBefore} → ${loadavg()[0]!.toFixed(1)}`,
         ...(h && withHostile ? { hostile: h } : {}),
@@ -302,6 +302,7 @@ async function runPhase(withHostile: boolean, seconds: number): Promise<PhaseRes
 }
 
 function report(name: string, r: PhaseResult, samples = true) {
+  const done = r.doneInOrder.filter(Number.isFinite);
   // BENCH_HOSTILE_SAMPLES=1 prints every victim submit latency in the order sent (one a second), to see when the slow ones came
   // (and each task's submit→webhook time, to see which waited behind another key's render),
   // each with the slowest /healthz that overlapped it: a slow submit beside a slow /healthz is the event loop stalled for
@@ -318,7 +319,7 @@ function report(name: string, r: PhaseResult, samples = true) {
     + `  submit p50 ${ms(pct(r.submit, 50))} p99 ${ms(pct(r.submit, 99))}`
     + `  poll p50 ${ms(pct(r.polls, 50))} p99 ${ms(pct(r.polls, 99))}`
     + `  webhook ${r.hooked}/${r.submitted} p50 ${ms(pct(r.webhooks, 50))} p99 ${ms(pct(r.webhooks, 99))}`
-    + `  submit→webhook p50 ${ms(pct(r.done, 50))} p99 ${ms(pct(r.done, 99))}`);
+    + `  submit→webhook p50 ${ms(pct(done, 50))} p99 ${ms(pct(done, 99))}`);
   console.log(`  ${' '.repeat(name.length)}  /healthz p50 ${ms(pct(r.healthz, 50))} p99 ${ms(pct(r.healthz, 99))} (${r.healthz.length} probes)`
     + `  server peak RSS ${r.rssMb.toFixed(0)} MB  blobs/inputs +${r.inputsMb.toFixed(1)} MB  (machine load average ${r.load})`);
   console.log(`  ${' '.repeat(name.length)}  server CPU ${r.cpu.server.toFixed(1)} s, its ffmpeg ${r.cpu.ffmpeg.toFixed(1)} s, this process (victim, probes, receivers) ${r.cpu.victim.toFixed(1)} s`);
@@ -327,12 +328,12 @@ function report(name: string, r: PhaseResult, samples = true) {
 
 /** The samples of several phases as one (RSS: the highest), so that a p99 is more than the single slowest submit. */
 function pool(rs: PhaseResult[]): PhaseResult {
-  const all = <K extends 'doneInOrder' | 'submit' | 'submitAt' | 'polls' | 'webhooks' | 'done' | 'healthz' | 'healthzAt'>(k: K) => rs.flatMap((r) => r[k]);
+  const all = <K extends 'doneInOrder' | 'submit' | 'submitAt' | 'polls' | 'webhooks' | 'healthz' | 'healthzAt'>(k: K) => rs.flatMap((r) => r[k]);
   const sum = (f: (r: PhaseResult) => number) => rs.reduce((a, r) => a + f(r), 0);
   const rejected: Record<string, number> = {};
   for (const r of rs) for (const [k, n] of Object.entries(r.rejected)) rejected[k] = (rejected[k] ?? 0) + n;
   return {
-    doneInOrder: all('doneInOrder'), submit: all('submit'), submitAt: all('submitAt'), polls: all('polls'), webhooks: all('webhooks'), done: all('done'),
+    doneInOrder: all('doneInOrder'), submit: all('submit'), submitAt: all('submitAt'), polls: all('polls'), webhooks: all('webhooks'),
     healthz: all('healthz'), healthzAt: all('healthzAt'), submitted: sum((r) => r.submitted), hooked: sum((r) => r.hooked), rejected,
     rssMb: Math.max(...rs.map((r) => r.rssMb)), inputsMb: Math.max(...rs.map((r) => r.inputsMb)), load: rs.map((r) => r.load).join(', '),
     cpu: { server: sum((r) => r.cpu.server), ffmpeg: sum((r) => r.cpu.ffmpeg), victim: sum((r) => r.cpu.victim) },
